@@ -1,0 +1,405 @@
+import { Buffer, isUtf8 } from 'node:buffer';
+import { SessionCodecError } from './errors.js';
+import type { Limits } from './limits.js';
+import { formatPath, setOwn, type PathSegment } from './path.js';
+import type { TypeRegistry } from './type-registry.js';
+import {
+  CANONICAL_NAN,
+  TAG_BIGINT,
+  TAG_BOOL,
+  TAG_BYTES,
+  TAG_CUSTOM,
+  TAG_DATE,
+  TAG_DOUBLE,
+  TAG_FIRST_LEN,
+  TAG_INT,
+  TAG_LIST,
+  TAG_NULL,
+  TAG_SECOND_LEN,
+  TAG_STRING,
+  TAG_STRUCT,
+} from './wire-tags.js';
+
+const BIGINT_TEXT = /^-?(?:0|[1-9][0-9]*)$/;
+const scratchF64 = new Float64Array(1);
+const scratchU8 = new Uint8Array(scratchF64.buffer);
+
+/**
+ * Decodes the canonical bytes of a `Value` message back into a value. Strict: anything the
+ * encoder would not have written (unknown fields, extra fields, non-minimal varints, unsorted or
+ * duplicate object keys, non-canonical numbers, invalid UTF-8) is refused with a typed error, so
+ * decoding then encoding gives back the same bytes. Limits bound depth, item counts and size.
+ */
+export class ValueDecoder {
+  readonly #limits: Limits;
+  readonly #types: TypeRegistry;
+  #buf: Buffer = Buffer.alloc(0);
+  #pos = 0;
+  #base = 0;
+  #path: PathSegment[] = [];
+
+  /**
+   * @param limits - size and shape limits
+   * @param types - the registered application classes
+   */
+  constructor(limits: Limits, types: TypeRegistry) {
+    this.#limits = limits;
+    this.#types = types;
+  }
+
+  /**
+   * Decodes one value.
+   *
+   * @param bytes - the bytes of one `Value` message
+   * @param name - the attribute name, used as the first path segment of errors
+   * @param baseOffset - offset of `bytes` in a larger input, added to offsets in errors
+   * @throws SessionCodecError on malformed bytes or a limit passed
+   */
+  decode(bytes: Uint8Array, name: string, baseOffset = 0): unknown {
+    if (bytes.byteLength > this.#limits.maxValueBytes) {
+      throw new SessionCodecError(
+        'LIMIT_EXCEEDED',
+        `value is larger than ${this.#limits.maxValueBytes} bytes`,
+        { path: name, offset: baseOffset },
+      );
+    }
+    this.#buf = Buffer.isBuffer(bytes)
+      ? bytes
+      : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.#pos = 0;
+    this.#base = baseOffset;
+    this.#path = [name];
+    try {
+      return this.#value(bytes.byteLength, 0);
+    } finally {
+      this.#buf = Buffer.alloc(0);
+    }
+  }
+
+  #malformed(problem: string, expected: string, at = this.#pos): never {
+    throw new SessionCodecError('MALFORMED', problem, {
+      path: formatPath(this.#path),
+      offset: this.#base + at,
+      expected,
+    });
+  }
+
+  /** Reads a varint below 2^32 (lengths, booleans), minimal form only. */
+  #varint32(end: number): number {
+    const buf = this.#buf;
+    const start = this.#pos;
+    let result = 0;
+    let shift = 0;
+    for (let i = 0; i < 5; i++) {
+      if (this.#pos >= end) this.#malformed('truncated varint', 'more bytes', start);
+      const b = buf[this.#pos++];
+      result += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) {
+        if (b === 0 && i > 0) this.#malformed('non-minimal varint', 'the shortest encoding', start);
+        if (result > 0xffffffff) this.#malformed('varint too large', 'a value below 2^32', start);
+        return result;
+      }
+      shift += 7;
+    }
+    return this.#malformed('varint too long', 'at most 5 bytes for a 32-bit value', start);
+  }
+
+  /** Reads a length prefix and checks it fits before `end`; returns the end of the field. */
+  #length(end: number): number {
+    const len = this.#varint32(end);
+    if (len > end - this.#pos) {
+      this.#malformed(`length ${len} runs past the end`, `at most ${end - this.#pos} bytes`);
+    }
+    return this.#pos + len;
+  }
+
+  #zigzag64(end: number): number {
+    const buf = this.#buf;
+    const start = this.#pos;
+    let count = 0;
+    while (true) {
+      if (this.#pos >= end) this.#malformed('truncated varint', 'more bytes', start);
+      const b = buf[this.#pos++];
+      count++;
+      if (b < 0x80) {
+        if (b === 0 && count > 1)
+          this.#malformed('non-minimal varint', 'the shortest encoding', start);
+        break;
+      }
+      if (count === 10) this.#malformed('varint too long', 'at most 10 bytes', start);
+    }
+    if (count <= 7) {
+      // Below 2^49: exact in a double.
+      let zz = 0;
+      for (let i = count - 1; i >= 0; i--) zz = zz * 128 + (buf[start + i] & 0x7f);
+      return zz % 2 === 0 ? zz / 2 : -(zz + 1) / 2;
+    }
+    let zz = 0n;
+    for (let i = count - 1; i >= 0; i--) zz = (zz << 7n) | BigInt(buf[start + i] & 0x7f);
+    const n = zz & 1n ? -((zz + 1n) >> 1n) : zz >> 1n;
+    if (n > BigInt(Number.MAX_SAFE_INTEGER) || n < BigInt(Number.MIN_SAFE_INTEGER)) {
+      this.#malformed(
+        'int_value outside the safe integer range',
+        'a safe integer (bigint_value for larger)',
+        start,
+      );
+    }
+    return Number(n);
+  }
+
+  #float64(end: number): number {
+    if (end - this.#pos < 8) this.#malformed('truncated double', '8 bytes');
+    const buf = this.#buf;
+    const p = this.#pos;
+    for (let i = 0; i < 8; i++) scratchU8[i] = buf[p + i];
+    const n = scratchF64[0];
+    if (Number.isNaN(n)) {
+      for (let i = 0; i < 8; i++) {
+        if (buf[p + i] !== CANONICAL_NAN[i])
+          this.#malformed('non-canonical NaN', 'the canonical quiet NaN');
+      }
+    }
+    this.#pos = p + 8;
+    return n;
+  }
+
+  #utf8(end: number, what: string): string {
+    const start = this.#pos;
+    const buf = this.#buf;
+    let ascii = true;
+    if (end - start < 64) {
+      for (let i = start; i < end; i++) {
+        if (buf[i] >= 0x80) {
+          ascii = false;
+          break;
+        }
+      }
+      if (ascii) {
+        this.#pos = end;
+        return buf.toString('latin1', start, end);
+      }
+    }
+    if (!isUtf8(buf.subarray(start, end)))
+      this.#malformed(`${what} is not valid UTF-8`, 'UTF-8 text', start);
+    this.#pos = end;
+    return buf.toString('utf8', start, end);
+  }
+
+  #value(end: number, depth: number): unknown {
+    if (this.#pos >= end) this.#malformed('empty value', 'exactly one Value field');
+    const tagAt = this.#pos;
+    const tag = this.#buf[this.#pos++];
+    let result: unknown;
+    switch (tag) {
+      case TAG_NULL:
+        if (this.#varint32(end) !== 1)
+          this.#malformed('null_value is not true', 'null_value = true', tagAt);
+        result = null;
+        break;
+      case TAG_BOOL: {
+        const b = this.#varint32(end);
+        if (b > 1) this.#malformed('bool_value is not 0 or 1', '0 or 1', tagAt);
+        result = b === 1;
+        break;
+      }
+      case TAG_INT:
+        result = this.#zigzag64(end);
+        break;
+      case TAG_BIGINT: {
+        const fieldEnd = this.#length(end);
+        const text = this.#utf8(fieldEnd, 'bigint_value');
+        if (!BIGINT_TEXT.test(text) || text === '-0') {
+          this.#malformed(
+            'bigint_value is not a canonical decimal integer',
+            'digits with no leading zeros',
+            tagAt,
+          );
+        }
+        result = BigInt(text);
+        break;
+      }
+      case TAG_DOUBLE: {
+        const n = this.#float64(end);
+        if (Number.isSafeInteger(n) && !Object.is(n, -0)) {
+          this.#malformed(
+            'double_value holds a safe integer',
+            'int_value for safe integers',
+            tagAt,
+          );
+        }
+        result = n;
+        break;
+      }
+      case TAG_STRING:
+        result = this.#utf8(this.#length(end), 'string_value');
+        break;
+      case TAG_BYTES: {
+        const fieldEnd = this.#length(end);
+        // A copy: the application may change it, and it must not pin the input.
+        result = Buffer.from(this.#buf.subarray(this.#pos, fieldEnd));
+        this.#pos = fieldEnd;
+        break;
+      }
+      case TAG_DATE: {
+        const ms = this.#float64(end);
+        // Only what a Date can hold: an integer within ±8.64e15 (not -0), or NaN.
+        if (
+          !Number.isNaN(ms) &&
+          (!Number.isInteger(ms) || Math.abs(ms) > 8.64e15 || Object.is(ms, -0))
+        ) {
+          this.#malformed(
+            'date_value is not a valid time value',
+            'an integer within ±8.64e15 ms, or NaN',
+            tagAt,
+          );
+        }
+        result = new Date(ms);
+        break;
+      }
+      case TAG_LIST:
+        result = this.#list(this.#length(end), depth);
+        break;
+      case TAG_STRUCT:
+        result = this.#struct(this.#length(end), depth);
+        break;
+      case TAG_CUSTOM:
+        result = this.#custom(this.#length(end), depth);
+        break;
+      default:
+        this.#malformed(
+          `unknown Value field tag 0x${tag.toString(16)}`,
+          'a Value field (tags 1-11)',
+          tagAt,
+        );
+    }
+    if (this.#pos !== end) this.#malformed('more than one Value field', 'exactly one Value field');
+    return result;
+  }
+
+  #enter(depth: number): void {
+    if (depth >= this.#limits.maxDepth) {
+      throw new SessionCodecError(
+        'LIMIT_EXCEEDED',
+        `nesting deeper than ${this.#limits.maxDepth} levels`,
+        {
+          path: formatPath(this.#path),
+          offset: this.#base + this.#pos,
+        },
+      );
+    }
+  }
+
+  #tooMany(what: string): never {
+    throw new SessionCodecError(
+      'LIMIT_EXCEEDED',
+      `${what} has more than ${this.#limits.maxItems} items`,
+      {
+        path: formatPath(this.#path),
+        offset: this.#base + this.#pos,
+      },
+    );
+  }
+
+  #list(end: number, depth: number): unknown[] {
+    this.#enter(depth);
+    const out: unknown[] = [];
+    const path = this.#path;
+    const max = this.#limits.maxItems;
+    while (this.#pos < end) {
+      if (this.#buf[this.#pos] !== TAG_FIRST_LEN)
+        this.#malformed('unexpected field in List', 'List.items (tag 0x0a)');
+      this.#pos++;
+      if (out.length === max) this.#tooMany('list');
+      const itemEnd = this.#length(end);
+      path.push(out.length);
+      out.push(this.#value(itemEnd, depth + 1));
+      path.pop();
+    }
+    return out;
+  }
+
+  #struct(end: number, depth: number): Record<string, unknown> {
+    this.#enter(depth);
+    const out: Record<string, unknown> = {};
+    const path = this.#path;
+    const max = this.#limits.maxItems;
+    let count = 0;
+    let previous: string | undefined;
+    while (this.#pos < end) {
+      if (this.#buf[this.#pos] !== TAG_FIRST_LEN)
+        this.#malformed('unexpected field in Struct', 'Struct.fields (tag 0x0a)');
+      this.#pos++;
+      if (count === max) this.#tooMany('object');
+      const fieldEnd = this.#length(end);
+      let name = '';
+      const nameAt = this.#pos;
+      if (this.#pos < fieldEnd && this.#buf[this.#pos] === TAG_FIRST_LEN) {
+        this.#pos++;
+        const nameEnd = this.#length(fieldEnd);
+        if (nameEnd === this.#pos)
+          this.#malformed('empty Field.name written', 'the field left out when empty');
+        if (nameEnd - this.#pos > this.#limits.maxNameBytes) {
+          this.#malformed('key too long', `at most ${this.#limits.maxNameBytes} bytes`);
+        }
+        name = this.#utf8(nameEnd, 'key');
+      }
+      if (previous !== undefined && !(previous < name)) {
+        this.#malformed('keys out of order or repeated', 'keys sorted and unique', nameAt);
+      }
+      previous = name;
+      if (this.#pos >= fieldEnd || this.#buf[this.#pos] !== TAG_SECOND_LEN) {
+        this.#malformed('Field without a value', 'Field.value (tag 0x12)');
+      }
+      this.#pos++;
+      const valueEnd = this.#length(fieldEnd);
+      if (valueEnd !== fieldEnd)
+        this.#malformed('Field length mismatch', 'Field.value to end the Field');
+      path.push(name);
+      setOwn(out, name, this.#value(valueEnd, depth + 1));
+      path.pop();
+      count++;
+    }
+    return out;
+  }
+
+  #custom(end: number, depth: number): unknown {
+    this.#enter(depth);
+    if (this.#pos >= end || this.#buf[this.#pos] !== TAG_FIRST_LEN) {
+      this.#malformed('Custom without a type', 'Custom.type (tag 0x0a)');
+    }
+    this.#pos++;
+    const typeAt = this.#pos;
+    const typeName = this.#utf8(this.#length(end), 'type name');
+    const codec = this.#types.forName(typeName);
+    if (codec === undefined) {
+      throw new SessionCodecError('UNKNOWN_TYPE', `no type codec registered for "${typeName}"`, {
+        path: formatPath(this.#path),
+        offset: this.#base + typeAt,
+        expected: 'a registered type name',
+      });
+    }
+    if (this.#pos >= end || this.#buf[this.#pos] !== TAG_SECOND_LEN) {
+      this.#malformed('Custom without a value', 'Custom.value (tag 0x12)');
+    }
+    this.#pos++;
+    const valueEnd = this.#length(end);
+    if (valueEnd !== end)
+      this.#malformed('Custom length mismatch', 'Custom.value to end the Custom');
+    this.#path.push({ type: typeName });
+    const plain = this.#value(valueEnd, depth + 1);
+    this.#path.pop();
+    try {
+      return codec.decode(plain);
+    } catch (cause) {
+      throw new SessionCodecError(
+        'CUSTOM_CODEC_FAILED',
+        `type codec ${typeName} failed to decode`,
+        {
+          path: formatPath(this.#path),
+          offset: this.#base + typeAt,
+          cause,
+        },
+      );
+    }
+  }
+}
