@@ -28,6 +28,8 @@ export default tseslint.config(
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
       ],
       '@typescript-eslint/consistent-type-imports': 'error',
+      // Protocol code and its tests match control characters on purpose.
+      'no-control-regex': 'off',
     },
   },
   prettier,

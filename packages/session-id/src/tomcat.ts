@@ -1,0 +1,95 @@
+import { KEY_CHARS, ROUTE_CHARS, isAllIn } from './charset.js';
+import type { ParseResult, ParsedSessionId, SessionIdDialect } from './dialect.js';
+import { SessionIdError } from './errors.js';
+
+/** Options of the Tomcat dialect. */
+export interface TomcatDialectOptions {
+  /**
+   * The character between key and route: `.` (Tomcat, mod_jk, mod_proxy_balancer; the default)
+   * or `!` (WebLogic), or any other single character that cannot occur in a key.
+   */
+  readonly separator?: string;
+}
+
+/** Checks a separator: one character, outside the key alphabet. */
+export function checkSeparator(separator: string): number {
+  const code = separator.charCodeAt(0);
+  if (separator.length !== 1 || code > 127 || code <= 0x20 || KEY_CHARS[code] === 1) {
+    throw new SessionIdError(
+      'ERR_SEPARATOR_INVALID',
+      `separator must be one printable ASCII character that cannot occur in a key (got ${JSON.stringify(separator)})`,
+    );
+  }
+  return code;
+}
+
+/** Throws unless `key` is a valid session key. */
+export function checkKey(key: string): void {
+  if (!isAllIn(key, KEY_CHARS)) {
+    throw new SessionIdError(
+      'ERR_KEY_INVALID',
+      'key must be non-empty and use only A-Z a-z 0-9 - _',
+    );
+  }
+}
+
+/** Throws unless `route` is a valid route. */
+export function checkRoute(route: string): void {
+  if (!isAllIn(route, ROUTE_CHARS)) {
+    throw new SessionIdError(
+      'ERR_ROUTE_INVALID',
+      'route must be non-empty and use only A-Z a-z 0-9 - _ .',
+    );
+  }
+}
+
+/**
+ * Parses `<key>[<sep><route>]`: the route is everything after the first separator, as mod_jk and
+ * mod_proxy_balancer read it (so a route may itself contain dots).
+ */
+export function parseKeyRoute(id: string, separatorCode: number): ParseResult {
+  const keyChars = KEY_CHARS;
+  const routeChars = ROUTE_CHARS;
+  if (id.length === 0) return { ok: false, reason: 'empty' };
+  let sep = -1;
+  for (let i = 0; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    if (c === separatorCode) {
+      sep = i;
+      break;
+    }
+    if (c > 255 || keyChars[c] === 0) return { ok: false, reason: 'bad-character' };
+  }
+  if (sep === -1) return { ok: true, key: id, route: undefined };
+  if (sep === 0) return { ok: false, reason: 'empty-key' };
+  if (sep === id.length - 1) return { ok: false, reason: 'empty-route' };
+  for (let i = sep + 1; i < id.length; i++) {
+    const c = id.charCodeAt(i);
+    if (c > 255 || routeChars[c] === 0) return { ok: false, reason: 'bad-character' };
+  }
+  return { ok: true, key: id.slice(0, sep), route: id.slice(sep + 1) };
+}
+
+/**
+ * The Tomcat / mod_jk / mod_proxy_balancer dialect: `<key>.<route>` (`JSESSIONID=4F…A.tc1`).
+ * With `separator: '!'` it reads WebLogic-style ids.
+ */
+export function tomcatDialect(options: TomcatDialectOptions = {}): SessionIdDialect {
+  const separator = options.separator ?? '.';
+  const code = checkSeparator(separator);
+  function format({ key, route }: ParsedSessionId): string {
+    checkKey(key);
+    if (route === undefined) return key;
+    checkRoute(route);
+    return key + separator + route;
+  }
+  return {
+    name: 'tomcat',
+    format,
+    parse: (id) => parseKeyRoute(id, code),
+    withRoute(id: string, route: string): string {
+      const sep = id.indexOf(separator);
+      return format({ key: sep === -1 ? id : id.slice(0, sep), route });
+    },
+  };
+}
