@@ -8,5 +8,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     // Real servers: one file at a time keeps Tomcat startups from fighting over two cores.
     fileParallelism: false,
+    // Stops leftovers of an interrupted earlier run, and everything this run left, at the end.
+    globalSetup: ['./src/global-setup.ts'],
   },
 });

@@ -1,1 +1,34 @@
-export {};
+export { PeerError, type PeerErrorCode } from './errors.js';
+export { freePort, freePorts, isPortOpen, waitPortClosed, LOOPBACK } from './ports.js';
+export {
+  httpRequest,
+  httpGet,
+  answersHttp,
+  type HttpRequestOptions,
+  type HttpResult,
+} from './http.js';
+export { runRoot, repoRoot } from './paths.js';
+export type { PeerHandle } from './peer-process.js';
+export { stopAll, killLeftovers, runningCount, type KillLeftoversOptions } from './registry.js';
+export {
+  startTomcat,
+  startTomcats,
+  waitForClusterMembers,
+  BIG_ALPHABET,
+  DEFAULT_WEBAPP_DIR,
+  CATALINA_HOME,
+  type TomcatOptions,
+  type TomcatsOptions,
+  type TomcatHandle,
+  type TomcatClusterOptions,
+} from './tomcat.js';
+export {
+  startHttpd,
+  ajpBackends,
+  type AjpBackend,
+  type HttpdOptions,
+  type HttpdHandle,
+} from './httpd.js';
+export { PeerScope, withPeer } from './scope.js';
+export { PEER_PACKAGES, installedVersion, missingPackages, type PeerPackage } from './packages.js';
+export { requirePeers, decidePeers, isCi, INSTALL_HINT, type PeerRequirement } from './require.js';

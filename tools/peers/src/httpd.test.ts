@@ -1,0 +1,103 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { httpGet } from './http.js';
+import { ajpBackends, startHttpd } from './httpd.js';
+import { isRunning } from './pids.js';
+import { isPortOpen } from './ports.js';
+import { requirePeers } from './require.js';
+import { PeerScope } from './scope.js';
+import { startTomcats, type TomcatHandle } from './tomcat.js';
+
+/** Follows a session through `url`: returns each response's `n` and `node` and checks the id. */
+async function session(url: string, requests: number): Promise<{ id: string; seen: string[] }> {
+  let cookie = '';
+  let id = '';
+  const seen: string[] = [];
+  for (let i = 0; i < requests; i++) {
+    const r = await httpGet(`${url}/`, cookie ? { cookie } : {});
+    expect(r.status).toBe(200);
+    const set = r.headers['set-cookie']?.[0];
+    if (set) cookie = set.split(';')[0]!;
+    const m = /^session=(\S+) n=(\d+) node=(\S+)\n$/.exec(r.body);
+    expect(m, r.body).not.toBeNull();
+    id ||= m![1]!;
+    expect(m![1]).toBe(id);
+    seen.push(`n=${m![2]} node=${m![3]}`);
+  }
+  return { id, seen };
+}
+
+describe.skipIf(requirePeers(['tomcat10', 'apache2', 'libapache2-mod-jk'], 'httpd.test').skip)(
+  'httpd in front of two Tomcats',
+  () => {
+    const peers = new PeerScope();
+    let tcs: TomcatHandle[];
+    beforeAll(async () => {
+      tcs = await peers.track(startTomcats(['tc1', 'tc2']));
+    });
+    afterAll(() => peers.stop());
+
+    for (const mode of ['jk', 'proxy_ajp'] as const) {
+      it(`${mode} balancer keeps a session on its node`, async () => {
+        const httpd = await peers.track(startHttpd({ backends: ajpBackends(tcs), mode }));
+        expect(httpd.balancer).toBe(true);
+        const a = await session(httpd.url, 3);
+        const route = a.id.slice(a.id.lastIndexOf('.') + 1);
+        expect(['tc1', 'tc2']).toContain(route);
+        expect(a.seen).toEqual([1, 2, 3].map((n) => `n=${n} node=${route}`));
+        // New sessions are spread over both nodes.
+        const nodes = new Set<string>();
+        for (let i = 0; i < 6; i++)
+          nodes.add((await session(httpd.url, 1)).seen[0]!.split('node=')[1]!);
+        expect(nodes).toEqual(new Set(['tc1', 'tc2']));
+        await httpd.stop();
+        expect(isRunning(httpd.pid)).toBe(false);
+        expect(await isPortOpen(httpd.port)).toBe(false);
+      });
+    }
+
+    it('proxy_ajp without a balancer goes straight to one backend', async () => {
+      const httpd = await peers.track(
+        startHttpd({ backends: ajpBackends([tcs[1]!]), mode: 'proxy_ajp' }),
+      );
+      expect(httpd.balancer).toBe(false);
+      expect((await session(httpd.url, 2)).seen).toEqual(['n=1 node=tc2', 'n=2 node=tc2']);
+      await httpd.stop();
+    });
+
+    for (const mode of ['jk', 'proxy_ajp'] as const) {
+      it(`${mode} with a wrong AJP secret gets 403 from Tomcat`, async () => {
+        const backends = ajpBackends([tcs[0]!]).map((b) => ({ ...b, secret: 'wrong-secret' }));
+        const httpd = await peers.track(startHttpd({ backends, mode }));
+        expect((await httpGet(`${httpd.url}/ping.txt`)).status).toBe(403);
+        await httpd.stop();
+      });
+    }
+  },
+);
+
+describe('startHttpd option errors', () => {
+  it('names the bad option', async () => {
+    await expect(startHttpd({ backends: [], mode: 'jk' })).rejects.toMatchObject({
+      code: 'BAD_OPTION',
+    });
+    await expect(
+      startHttpd({
+        backends: [{ port: 8009, route: 'a', secret: 'has space' }],
+        mode: 'proxy_ajp',
+      }),
+    ).rejects.toThrow(/secret/);
+    await expect(
+      startHttpd({ backends: [{ port: 70000, route: 'a' }], mode: 'proxy_ajp' }),
+    ).rejects.toThrow(/port 70000/);
+    await expect(
+      startHttpd({
+        backends: [
+          { port: 1, route: 'a' },
+          { port: 2, route: 'a' },
+        ],
+        mode: 'jk',
+      }),
+    ).rejects.toThrow(/used twice/);
+  });
+});
