@@ -7,3 +7,36 @@ export { DEFAULT_LIMITS, resolveLimits, type Limits } from './limits.js';
 export { formatPath, type PathSegment } from './path.js';
 export { TypeRegistry, type TypeCodec, type AnyTypeCodec } from './type-registry.js';
 export { ValueCodec, defaultValueCodec, type ValueCodecOptions } from './value-codec.js';
+export {
+  INITIAL_VERSION,
+  compareVersions,
+  nextVersion,
+  formatVersion,
+  type Version,
+} from './version.js';
+export {
+  createSession,
+  readAttribute,
+  readAttributes,
+  sessionsEqual,
+  bytesEqual,
+  type Session,
+  type Principal,
+  type NewSession,
+} from './session.js';
+export {
+  createDelta,
+  mergeOps,
+  isEmptyDelta,
+  type Delta,
+  type Op,
+  type SetOp,
+  type RemoveOp,
+  type SetMaxInactiveOp,
+  type SetPrincipalOp,
+  type TouchOp,
+  type InvalidateOp,
+} from './delta.js';
+export { applyDelta, type ApplyOptions } from './apply-delta.js';
+export { diffSessions } from './diff.js';
+export { TrackedSession, type CommitResult } from './tracked-session.js';
