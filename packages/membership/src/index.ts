@@ -1,1 +1,35 @@
-export {};
+export { MembershipError } from './errors.js';
+export type { MembershipErrorCode } from './errors.js';
+export { PRESETS, resolveConfig } from './config.js';
+export type { PresetName, ProtocolConfig } from './config.js';
+export { MemberCore } from './member-core.js';
+export type {
+  CoreOptions,
+  CoreOutput,
+  CoreStats,
+  MemberSnapshot,
+  MembershipEvent,
+  Outbound,
+} from './member-core.js';
+export type { RoutableChange } from './routable-set.js';
+export { suspicionTimeout } from './suspicion.js';
+export { seededRandom } from './prng.js';
+export type { Random } from './prng.js';
+export {
+  decodeEnvelope,
+  decodeFrame,
+  encodeEnvelope,
+  encodeEnvelopeHeader,
+  encodeFrame,
+  encodeMessage,
+  WIRE_VERSION,
+} from './wire.js';
+export type {
+  DigestEntry,
+  Envelope,
+  Frame,
+  FrameBody,
+  MemberStatus,
+  WireMessage,
+  WireRecord,
+} from './wire.js';
