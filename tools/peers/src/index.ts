@@ -32,3 +32,15 @@ export {
 export { PeerScope, withPeer } from './scope.js';
 export { PEER_PACKAGES, installedVersion, missingPackages, type PeerPackage } from './packages.js';
 export { requirePeers, decidePeers, isCi, INSTALL_HINT, type PeerRequirement } from './require.js';
+export { httpBackends, type HttpBackend } from './backends.js';
+export { startHaproxy, type HaproxyOptions, type HaproxyHandle } from './haproxy.js';
+export { startNginx, type NginxOptions, type NginxHandle } from './nginx.js';
+export { startPen, type PenOptions, type PenHandle } from './pen.js';
+export { startRedis, redisPing, type RedisOptions, type RedisHandle } from './redis.js';
+export {
+  startMemcached,
+  memcachedVersion,
+  type MemcachedOptions,
+  type MemcachedHandle,
+} from './memcached.js';
+export { tcpExchange } from './tcp.js';

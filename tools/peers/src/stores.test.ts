@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+
+import { startMemcached } from './memcached.js';
+import { isRunning } from './pids.js';
+import { isPortOpen } from './ports.js';
+import { startRedis } from './redis.js';
+import { requirePeers } from './require.js';
+import { withPeer } from './scope.js';
+import { tcpExchange } from './tcp.js';
+
+describe.skipIf(requirePeers(['redis-server'], 'redis').skip)('redis', () => {
+  it('answers PONG, stores a value, and stops', async () => {
+    const r = await startRedis();
+    try {
+      expect(await tcpExchange(r.port, 'PING\r\n', (s) => s.endsWith('\r\n'))).toBe('+PONG\r\n');
+      const answer = await tcpExchange(r.port, 'SET k hello\r\nGET k\r\n', (s) =>
+        s.endsWith('hello\r\n'),
+      );
+      expect(answer).toBe('+OK\r\n$5\r\nhello\r\n');
+    } finally {
+      await r.stop();
+    }
+    expect(isRunning(r.pid)).toBe(false);
+    expect(await isPortOpen(r.port)).toBe(false);
+  });
+});
+
+describe.skipIf(requirePeers(['memcached'], 'memcached').skip)('memcached', () => {
+  it('answers STORED and the value, and stops', async () => {
+    let pid = 0;
+    let port = 0;
+    await withPeer(startMemcached(), async (m) => {
+      ({ pid, port } = m);
+      const answer = await tcpExchange(m.port, 'set k 0 0 5\r\nhello\r\nget k\r\n', (s) =>
+        s.endsWith('END\r\n'),
+      );
+      expect(answer).toBe('STORED\r\nVALUE k 0 5\r\nhello\r\nEND\r\n');
+    });
+    expect(isRunning(pid)).toBe(false);
+    expect(await isPortOpen(port)).toBe(false);
+  });
+
+  it('rejects a bad size', async () => {
+    await expect(startMemcached({ memoryMb: 0 })).rejects.toMatchObject({ code: 'BAD_OPTION' });
+  });
+});
