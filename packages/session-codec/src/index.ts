@@ -40,3 +40,11 @@ export {
 export { applyDelta, type ApplyOptions } from './apply-delta.js';
 export { diffSessions } from './diff.js';
 export { TrackedSession, type CommitResult } from './tracked-session.js';
+export {
+  FORMAT_VERSION,
+  encodeSession,
+  decodeSession,
+  encodeDelta,
+  decodeDelta,
+  type WireDecodeOptions,
+} from './wire.js';
