@@ -1,0 +1,6 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  ssr: { resolve: { conditions: ['@cohort/source'] } },
+  test: { include: ['src/**/*.test.ts'] },
+});
