@@ -95,6 +95,7 @@ describe.skipIf(requirePeers(['nginx'], 'nginx').skip)('nginx', () => {
 
   it('needs something to do', async () => {
     await expect(startNginx({})).rejects.toMatchObject({ code: 'BAD_OPTION' });
+    await expect(startNginx({ staticFiles: { '../x': '' } })).rejects.toThrow(/staticFiles path/);
   });
 });
 

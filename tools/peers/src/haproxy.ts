@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { hostPort, resolveHttpBackends, type HttpBackend } from './backends.js';
 import { PeerError } from './errors.js';
 import { needBinary } from './missing.js';
-import { makeRunDir } from './paths.js';
+import { discardRunDir, makeRunDir } from './paths.js';
 import { launch, type PeerHandle } from './peer-process.js';
 import { freePort, isPortOpen } from './ports.js';
 import { checkPort } from './validate.js';
@@ -75,6 +75,7 @@ export async function startHaproxy(opts: HaproxyOptions): Promise<HaproxyHandle>
   writeFileSync(file, config);
   const check = spawnSync(HAPROXY_BIN, ['-c', '-q', '-f', file], { encoding: 'utf8' });
   if (check.status !== 0) {
+    discardRunDir(dir);
     throw new PeerError(
       'BAD_OPTION',
       peer,

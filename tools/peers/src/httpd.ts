@@ -3,7 +3,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { PeerError } from './errors.js';
-import { makeRunDir } from './paths.js';
+import { discardRunDir, makeRunDir } from './paths.js';
 import { launch, type PeerHandle } from './peer-process.js';
 import { freePort, isPortOpen } from './ports.js';
 import { checkPort, checkRoute } from './validate.js';
@@ -237,6 +237,7 @@ export async function startHttpd(opts: HttpdOptions): Promise<HttpdHandle> {
     writeFileSync(join(dir, 'workers.properties'), workersProperties(opts.backends, balancer));
   const check = spawnSync(APACHE_BIN, ['-t', '-f', configFile], { encoding: 'utf8' });
   if (check.status !== 0) {
+    discardRunDir(dir);
     throw new PeerError(
       'BAD_OPTION',
       peer,

@@ -1,14 +1,14 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, normalize } from 'node:path';
+import { dirname, join, normalize } from 'node:path';
 
 import { hostPort, resolveHttpBackends, type HttpBackend } from './backends.js';
 import { PeerError } from './errors.js';
 import { needBinary } from './missing.js';
-import { makeRunDir } from './paths.js';
+import { discardRunDir, makeRunDir } from './paths.js';
 import { launch, type PeerHandle } from './peer-process.js';
 import { freePorts, isPortOpen } from './ports.js';
-import { checkPort } from './validate.js';
+import { checkPort, checkRelativePaths } from './validate.js';
 
 /** Debian's nginx binary. */
 export const NGINX_BIN = '/usr/sbin/nginx';
@@ -66,6 +66,7 @@ export async function startNginx(opts: NginxOptions): Promise<NginxHandle> {
       'give backends (proxy), staticDir/staticFiles (static server), or both',
     );
   }
+  if (opts.staticFiles) checkRelativePaths(opts.staticFiles, 'staticFiles', peer);
   const [p1, p2] = await freePorts(2);
   const port = backends ? (opts.port ?? p1!) : undefined;
   const staticPort = serveStatic ? (opts.staticPort ?? p2!) : undefined;
@@ -83,13 +84,6 @@ export async function startNginx(opts: NginxOptions): Promise<NginxHandle> {
     mkdirSync(staticRoot);
     for (const [rel, content] of Object.entries(opts.staticFiles)) {
       const clean = normalize(rel);
-      if (isAbsolute(rel) || clean.startsWith('..') || clean === '.') {
-        throw new PeerError(
-          'BAD_OPTION',
-          peer,
-          `staticFiles path '${rel}' must be relative and stay inside the web root`,
-        );
-      }
       mkdirSync(dirname(join(staticRoot, clean)), { recursive: true });
       writeFileSync(join(staticRoot, clean), content);
     }
@@ -136,6 +130,7 @@ ${servers.join('\n')}
   const base = ['-p', dir, '-c', file, '-e', join(dir, 'logs', 'error.log')];
   const check = spawnSync(NGINX_BIN, [...base, '-t', '-q'], { encoding: 'utf8' });
   if (check.status !== 0) {
+    discardRunDir(dir);
     throw new PeerError(
       'BAD_OPTION',
       peer,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -31,4 +31,15 @@ export function makeRunDir(kind: string, label: string): string {
   const dir = join(runRoot(), name);
   mkdirSync(dir, { recursive: true });
   return dir;
+}
+
+/** Removes a run directory whose peer never started (unless COHORT_PEERS_KEEP=1). */
+export function discardRunDir(dir: string): void {
+  if (process.env['COHORT_PEERS_KEEP'] !== '1') rmSync(dir, { recursive: true, force: true });
+}
+
+/** The PID of the process that created a run directory, read from its name (see makeRunDir). */
+export function runDirCreator(name: string): number | undefined {
+  const m = /-(\d+)-\d+-[0-9a-f]{6}$/.exec(name);
+  return m ? Number(m[1]) : undefined;
 }

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { runRoot } from './paths.js';
+import { runDirCreator, runRoot } from './paths.js';
 import { isRunning, processStartTime, signal, stopProcess } from './pids.js';
 
 /** What `peer.json` in each run directory records, so a later run can clean up leftovers. */
@@ -106,7 +106,11 @@ export async function killLeftovers(opts: KillLeftoversOptions = {}): Promise<nu
       record = undefined;
     }
     if (record === undefined) {
-      // A directory without a record: a start that failed before spawning, or not ours.
+      // No record: a start that failed before spawning. Remove it once its creator is gone.
+      const creator = runDirCreator(name);
+      if (!keep && creator !== undefined && !isRunning(creator)) {
+        rmSync(dir, { recursive: true, force: true });
+      }
       continue;
     }
     const own =

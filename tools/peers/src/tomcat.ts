@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, normalize } from 'node:path';
+import { dirname, join, normalize } from 'node:path';
 
 import { PeerError } from './errors.js';
 import { makeRunDir, packageRoot } from './paths.js';
@@ -13,7 +13,7 @@ import {
   serverXml,
   type TomcatClusterOptions,
 } from './tomcat-config.js';
-import { checkRoute } from './validate.js';
+import { checkRelativePaths, checkRoute } from './validate.js';
 
 export type { TomcatClusterOptions } from './tomcat-config.js';
 
@@ -89,17 +89,9 @@ export const DEFAULT_WEBAPP_DIR: string = join(packageRoot, 'webapp', 'ROOT');
 /** The pattern of byte i of a `big.jsp` response: `BIG_ALPHABET[i % 64]`. */
 export const BIG_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
-function writeWebapp(root: string, files: Record<string, string | Uint8Array>, peer: string): void {
+function writeWebapp(root: string, files: Record<string, string | Uint8Array>): void {
   for (const [rel, content] of Object.entries(files)) {
-    const clean = normalize(rel);
-    if (isAbsolute(rel) || clean.startsWith('..') || clean === '.') {
-      throw new PeerError(
-        'BAD_OPTION',
-        peer,
-        `webapp path '${rel}' must be relative and stay inside ROOT`,
-      );
-    }
-    const file = join(root, clean);
+    const file = join(root, normalize(rel));
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, content);
   }
@@ -128,6 +120,7 @@ async function resolveCluster(c: TomcatOptions['cluster']): Promise<NodeCluster 
 export async function startTomcat(opts: TomcatOptions): Promise<TomcatHandle> {
   const peer = `tomcat ${opts.route}`;
   checkRoute(opts.route, peer);
+  if (opts.webapp) checkRelativePaths(opts.webapp, 'webapp', peer);
   const catalina = join(CATALINA_HOME, 'bin', 'catalina.sh');
   if (!existsSync(catalina)) {
     throw new PeerError(
@@ -167,7 +160,7 @@ export async function startTomcat(opts: TomcatOptions): Promise<TomcatHandle> {
   );
   const root = join(base, 'webapps', 'ROOT');
   cpSync(DEFAULT_WEBAPP_DIR, root, { recursive: true });
-  if (opts.webapp) writeWebapp(root, opts.webapp, peer);
+  if (opts.webapp) writeWebapp(root, opts.webapp);
 
   const logFile = join(base, 'logs', 'catalina.out');
   const url = `http://127.0.0.1:${httpPort}`;

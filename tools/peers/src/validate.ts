@@ -1,3 +1,5 @@
+import { isAbsolute, normalize } from 'node:path';
+
 import { PeerError } from './errors.js';
 
 /**
@@ -14,5 +16,32 @@ export function checkRoute(route: string, peer: string): void {
 export function checkPort(port: number, field: string, peer: string): void {
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     throw new PeerError('BAD_OPTION', peer, `${field} ${port} is not a TCP port (1..65535)`);
+  }
+}
+
+/**
+ * Checks that every key of `files` is a relative path that stays inside its root (no absolute
+ * paths, no `..`), so caller-given files cannot be written outside the run directory.
+ */
+export function checkRelativePaths(
+  files: Record<string, unknown>,
+  field: string,
+  peer: string,
+): void {
+  for (const rel of Object.keys(files)) {
+    const clean = normalize(rel);
+    if (
+      rel === '' ||
+      isAbsolute(rel) ||
+      clean === '.' ||
+      clean === '..' ||
+      clean.startsWith('../')
+    ) {
+      throw new PeerError(
+        'BAD_OPTION',
+        peer,
+        `${field} path '${rel}' must be relative and stay inside its root`,
+      );
+    }
   }
 }
