@@ -48,3 +48,23 @@ export {
   decodeDelta,
   type WireDecodeOptions,
 } from './wire.js';
+export {
+  valueToJson,
+  valueFromJson,
+  sessionToJson,
+  sessionFromJson,
+  stringifySession,
+  type Json,
+  type SessionJson,
+} from './json-codec.js';
+export {
+  COOKIE_ATTRIBUTE,
+  fromExpressSession,
+  toExpressSession,
+  expressSessionDelta,
+  type ExpressCookieData,
+  type ExpressSessionData,
+  type FromExpressOptions,
+  type FromExpressResult,
+  type ExpressDeltaResult,
+} from './express-session.js';

@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import { applyDelta } from './apply-delta.js';
+import { expressSessionDelta, fromExpressSession, toExpressSession } from './express-session.js';
+import { readAttribute } from './session.js';
+import { expectCodecError } from '../test/support.js';
+
+/**
+ * The data express-session 1.19 hands to `store.set`: a Session whose own enumerable properties
+ * are the attributes plus `cookie`, a Cookie whose `expires` is an accessor over `_expires`
+ * (the fields `Cookie#toJSON` writes are originalMaxAge, partitioned, priority, expires, secure,
+ * httpOnly, domain, path, sameSite).
+ */
+class CookieLike {
+  path = '/';
+  _expires: Date | null;
+  originalMaxAge: number | null;
+  httpOnly = true;
+  secure?: boolean;
+  sameSite?: string;
+  constructor(maxAgeMs: number | null, now: number) {
+    this.originalMaxAge = maxAgeMs;
+    this._expires = maxAgeMs === null ? null : new Date(now + maxAgeMs);
+  }
+  get expires(): Date | null {
+    return this._expires;
+  }
+  toJSON(): Record<string, unknown> {
+    const { originalMaxAge, expires, secure, httpOnly, path, sameSite } = this;
+    return { originalMaxAge, expires, secure, httpOnly, path, sameSite };
+  }
+}
+
+function expressData(now: number, extra: Record<string, unknown> = {}) {
+  const data: Record<string, unknown> = {
+    cookie: new CookieLike(3_600_000, now),
+    views: 3,
+    user: { id: 7 },
+    ...extra,
+  };
+  // express-session defines id and req as non-enumerable properties
+  Object.defineProperty(data, 'id', { value: 'sid', enumerable: false });
+  Object.defineProperty(data, 'req', { value: {}, enumerable: false });
+  return data;
+}
+
+describe('express-session adapter', () => {
+  it('reads the session object and gives it back in the shape express-session loads', () => {
+    const now = 1_763_700_000_000;
+    const { session, errors } = fromExpressSession('sid', expressData(now), { now });
+    expect(errors).toEqual([]);
+    expect(session.maxInactiveSeconds).toBe(3600);
+    expect([...session.attributes.keys()].sort()).toEqual(['cookie', 'user', 'views']);
+    const back = toExpressSession(session);
+    expect(back).toEqual({
+      cookie: {
+        originalMaxAge: 3_600_000,
+        expires: new Date(now + 3_600_000),
+        httpOnly: true,
+        path: '/',
+      },
+      views: 3,
+      user: { id: 7 },
+    });
+    // what a JSON store would have written is what we give back
+    expect(JSON.parse(JSON.stringify(back))).toEqual(JSON.parse(JSON.stringify(expressData(now))));
+  });
+
+  it('accepts a JSON-revived cookie (expires as a string) and a browser-session cookie', () => {
+    const json = JSON.parse(JSON.stringify(expressData(0))) as Record<string, unknown>;
+    const { session } = fromExpressSession('sid', json, { now: 0 });
+    expect((readAttribute(session, 'cookie') as { expires: Date }).expires).toEqual(
+      new Date(3_600_000),
+    );
+    const browser = { cookie: { originalMaxAge: null, expires: null, path: '/' } };
+    expect(
+      fromExpressSession('sid', browser, { now: 0, defaultMaxInactiveSeconds: 900 }).session
+        .maxInactiveSeconds,
+    ).toBe(900);
+    expectCodecError(
+      () => fromExpressSession('sid', { cookie: { expires: 'never' } }, { now: 0 }),
+      'INVALID_ARGUMENT',
+    );
+  });
+
+  it('a bad attribute fails alone', () => {
+    const { session, errors } = fromExpressSession('sid', expressData(0, { fn: () => 1 }), {
+      now: 0,
+    });
+    expect(errors.map((e) => e.message)).toEqual(['fn: function is not serializable']);
+    expect(session.attributes.has('views')).toBe(true);
+  });
+
+  it('builds a per-attribute delta for store.set', () => {
+    const { session } = fromExpressSession('sid', expressData(0), { now: 0 });
+    const changed = { ...toExpressSession(session), views: 4 } as Record<string, unknown>;
+    delete changed.user;
+    const { delta, errors } = expressSessionDelta(session, changed, { touchAt: 10 });
+    expect(errors).toEqual([]);
+    expect(delta!.ops.map((o) => o.op + ('name' in o ? `:${o.name}` : ''))).toEqual([
+      'remove:user',
+      'set:views',
+      'touch',
+    ]);
+    const next = applyDelta(session, delta!)!;
+    expect(toExpressSession(next)).toEqual({ ...changed });
+    expect(expressSessionDelta(session, toExpressSession(session)).delta).toBeNull();
+  });
+
+  it('keeps an attribute that fails to encode instead of removing it', () => {
+    const { session } = fromExpressSession('sid', expressData(0), { now: 0 });
+    const broken = { ...toExpressSession(session), user: { id: () => 7 } };
+    const { delta, errors } = expressSessionDelta(session, broken);
+    expect(errors).toHaveLength(1);
+    expect(errors[0].path).toBe('user.id');
+    expect(delta).toBeNull();
+  });
+
+  it('keeps __proto__ and constructor as plain keys', () => {
+    const data = JSON.parse('{"__proto__":{"admin":true},"constructor":{"x":1}}') as Record<
+      string,
+      unknown
+    >;
+    const { session } = fromExpressSession('sid', data, { now: 0 });
+    const back = toExpressSession(session) as Record<string, unknown>;
+    expect(Object.keys(back).sort()).toEqual(['__proto__', 'constructor']);
+    expect((back as { admin?: unknown }).admin).toBeUndefined();
+    expect(({} as { admin?: unknown }).admin).toBeUndefined();
+  });
+});
