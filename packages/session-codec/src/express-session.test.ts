@@ -76,10 +76,12 @@ describe('express-session adapter', () => {
       fromExpressSession('sid', browser, { now: 0, defaultMaxInactiveSeconds: 900 }).session
         .maxInactiveSeconds,
     ).toBe(900);
-    expectCodecError(
-      () => fromExpressSession('sid', { cookie: { expires: 'never' } }, { now: 0 }),
-      'INVALID_ARGUMENT',
-    );
+    const bad = fromExpressSession('sid', { cookie: { expires: 'never' }, a: 1 }, { now: 0 });
+    expect(bad.errors.map((e) => [e.code, e.path])).toEqual([
+      ['INVALID_ARGUMENT', 'cookie.expires'],
+    ]);
+    expect([...bad.session.attributes.keys()]).toEqual(['a']);
+    expectCodecError(() => fromExpressSession('', {}, { now: 0 }), 'INVALID_ARGUMENT');
   });
 
   it('a bad attribute fails alone', () => {
