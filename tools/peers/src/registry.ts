@@ -80,6 +80,8 @@ function installHooks(): void {
 export interface KillLeftoversOptions {
   /** Also stop peers whose owner process is this very process (default false). */
   includeOwn?: boolean;
+  /** Stop every recorded peer, whoever owns it (`cohort-peers stop-all`; default false). */
+  all?: boolean;
   /** Keep the run directories (default: remove them unless COHORT_PEERS_KEEP=1). */
   keepDirs?: boolean;
 }
@@ -116,7 +118,7 @@ export async function killLeftovers(opts: KillLeftoversOptions = {}): Promise<nu
     const own =
       record.ownerPid === process.pid && record.ownerStartTime === processStartTime(process.pid);
     const ownerAlive = isRunning(record.ownerPid, record.ownerStartTime);
-    if (ownerAlive && !(own && opts.includeOwn)) continue;
+    if (ownerAlive && !opts.all && !(own && opts.includeOwn)) continue;
     const r = record;
     jobs.push(
       (async () => {
