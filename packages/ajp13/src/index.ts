@@ -54,3 +54,26 @@ export {
 } from './control-messages.js';
 export { RequestDecoder, type RequestEvent } from './request-decoder.js';
 export { ResponseDecoder, type ResponseEvent } from './response-decoder.js';
+export {
+  AjpClient,
+  type AjpClientOptions,
+  type AjpClientStats,
+  type AjpHeadersInput,
+  type AjpPingOptions,
+  type AjpRequestOptions,
+  type AjpResponse,
+} from './client/client.js';
+export { AjpRequestError, type AjpRequestErrorCode } from './client/request-error.js';
+export {
+  createAjpServer,
+  type AjpRequestListener,
+  type AjpServer,
+  type AjpServerOptions,
+} from './server/server.js';
+export { AjpIncomingRequest, type AjpSocketInfo } from './server/incoming-request.js';
+export { AjpServerResponse } from './server/server-response.js';
+export {
+  BUILTIN_REQUEST_ATTRIBUTES,
+  checkRequest,
+  type PolicyRefusal,
+} from './server/request-policy.js';

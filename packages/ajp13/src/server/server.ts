@@ -1,0 +1,463 @@
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { pino, type Logger } from 'pino';
+import { CPONG_PACKET, encodeEndResponse, encodeGetBodyChunk } from '../control-messages.js';
+import { DEFAULT_PACKET_SIZE } from '../constants.js';
+import { AjpProtocolError } from '../errors.js';
+import type { DecodedForwardRequest } from '../forward-request.js';
+import { checkPacketSize } from '../packet-writer.js';
+import { RequestDecoder, type RequestEvent } from '../request-decoder.js';
+import { encodeSendHeaders } from '../send-headers.js';
+import { AjpIncomingRequest, type AjpSocketInfo } from './incoming-request.js';
+import { checkRequest } from './request-policy.js';
+import { AjpServerResponse } from './server-response.js';
+
+/** A request listener, as Node's `http.RequestListener` but with the AJP request/response types. */
+export type AjpRequestListener = (req: AjpIncomingRequest, res: AjpServerResponse) => void;
+
+/** Options of {@link createAjpServer}. */
+export interface AjpServerOptions {
+  /**
+   * The secret every request must carry (attribute 0x0C). Required unless `secretRequired` is
+   * false, as Tomcat requires it since the Ghostcat fixes.
+   */
+  secret?: string;
+  /** Set false to run without a secret (only on a trusted network). Default true. */
+  secretRequired?: boolean;
+  /**
+   * Extra request attribute (0x0A) names to accept, as a regular expression that must match the
+   * whole name (Tomcat's `allowedRequestAttributesPattern`); others get 403.
+   */
+  allowedRequestAttributes?: RegExp;
+  /** Packet size; must equal the web server's. Default 8192. */
+  packetSize?: number;
+  /** Most request headers (Tomcat's maxHeaderCount). Default 100. */
+  maxHeaders?: number;
+  /** Close a connection idle (between requests) this long, in ms; 0 = never (Tomcat's default). */
+  idleTimeout?: number;
+  /** Longest time from Forward Request to the end of the response, in ms; 0 = none. Default 120000. */
+  requestTimeout?: number;
+  /** Longest wait for a request body packet after asking for it, in ms. Default 30000. */
+  bodyTimeout?: number;
+  /** Strict decoding. Default true. */
+  strict?: boolean;
+  /** A pino logger (default: silent). Secrets and header values are never logged. */
+  logger?: Logger;
+}
+
+/** A running AJP server: see {@link createAjpServer}. */
+export interface AjpServer {
+  /** Starts listening; host defaults to 127.0.0.1, port 0 picks a free one. */
+  listen(port?: number, host?: string): Promise<AddressInfo>;
+  /** The listening address. */
+  address(): AddressInfo;
+  /** Stops accepting, closes idle connections, waits for the rest to finish. */
+  close(): Promise<void>;
+  /** Open connections. */
+  readonly connections: number;
+  /** The underlying `net.Server`. */
+  readonly server: Server;
+}
+
+const STATUS_FOR: Partial<Record<AjpProtocolError['code'], number>> = {
+  INVALID_CONTENT_LENGTH: 400,
+  DUPLICATE_CONTENT_LENGTH: 400,
+  DUPLICATE_SECRET: 403,
+};
+
+/**
+ * Serves AJP13 for a web server in front (Apache httpd with mod_proxy_ajp or mod_jk): each Forward
+ * Request becomes a call of `listener(req, res)` with Node-like request and response objects, the
+ * way a servlet sits behind httpd. Secure by default: a secret is required, unknown request
+ * attributes get 403 (Ghostcat), it listens on 127.0.0.1, and a connection that breaks the
+ * protocol is closed without affecting the others.
+ */
+export function createAjpServer(
+  options: AjpServerOptions,
+  listener: AjpRequestListener,
+): AjpServer {
+  const secretRequired = options.secretRequired ?? true;
+  const secret = options.secret !== undefined && options.secret.length > 0 ? options.secret : null;
+  if (secretRequired && secret === null)
+    throw new AjpProtocolError('INVALID_VALUE', 'no secret configured', {
+      field: 'secret',
+      expected: 'a non-empty secret, or secretRequired: false',
+    });
+  const packetSize = checkPacketSize(options.packetSize ?? DEFAULT_PACKET_SIZE);
+  const cfg = {
+    packetSize,
+    secret,
+    allowed: options.allowedRequestAttributes ?? null,
+    maxHeaders: options.maxHeaders ?? 100,
+    idleTimeout: options.idleTimeout ?? 0,
+    requestTimeout: options.requestTimeout ?? 120_000,
+    bodyTimeout: options.bodyTimeout ?? 30_000,
+    strict: options.strict ?? true,
+    log: options.logger ?? pino({ level: 'silent' }),
+    listener,
+  };
+  const sockets = new Set<AjpConnectionHandler>();
+  const server = createServer((socket) => {
+    const h = new AjpConnectionHandler(socket, cfg);
+    sockets.add(h);
+    socket.on('close', () => sockets.delete(h));
+  });
+  return {
+    server,
+    get connections() {
+      return sockets.size;
+    },
+    listen(port = 0, host = '127.0.0.1') {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve(server.address() as AddressInfo);
+        });
+      });
+    },
+    address() {
+      return server.address() as AddressInfo;
+    },
+    close() {
+      return new Promise((resolve) => {
+        server.close(() => resolve());
+        for (const h of sockets) h.closeWhenIdle();
+      });
+    },
+  };
+}
+
+type Config = {
+  packetSize: number;
+  secret: string | null;
+  allowed: RegExp | null;
+  maxHeaders: number;
+  idleTimeout: number;
+  requestTimeout: number;
+  bodyTimeout: number;
+  strict: boolean;
+  log: Logger;
+  listener: AjpRequestListener;
+};
+
+/** Per-request body state (container side of §3.2). */
+interface Exchange {
+  req: AjpIncomingRequest;
+  res: AjpServerResponse;
+  remaining: number | null;
+  asked: boolean;
+  wantMore: boolean;
+  bodyEnded: boolean;
+  finished: boolean;
+}
+
+/** One AJP connection on the server side. @internal */
+class AjpConnectionHandler {
+  private readonly decoder: RequestDecoder;
+  private current: Exchange | null = null;
+  private idleTimer: NodeJS.Timeout | null = null;
+  private requestTimer: NodeJS.Timeout | null = null;
+  private bodyTimer: NodeJS.Timeout | null = null;
+  private closing = false;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly cfg: Config,
+  ) {
+    this.decoder = new RequestDecoder({
+      packetSize: cfg.packetSize,
+      strict: cfg.strict,
+      maxHeaders: cfg.maxHeaders,
+    });
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => this.onClose());
+    this.armIdle();
+  }
+
+  closeWhenIdle(): void {
+    this.closing = true;
+    if (this.current === null) this.socket.end();
+  }
+
+  private armIdle(): void {
+    this.clearIdle();
+    if (this.cfg.idleTimeout > 0)
+      this.idleTimer = setTimeout(() => this.socket.end(), this.cfg.idleTimeout);
+  }
+
+  private clearIdle(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+  }
+
+  private onData(chunk: Buffer): void {
+    let events: RequestEvent[];
+    try {
+      events = this.decoder.push(chunk);
+    } catch (err) {
+      this.onProtocolError(err as AjpProtocolError);
+      return;
+    }
+    for (const e of events) {
+      if (this.socket.destroyed) return;
+      this.onEvent(e);
+    }
+  }
+
+  private onProtocolError(err: AjpProtocolError): void {
+    this.cfg.log.warn(
+      { code: err.code, messageType: err.messageType, offset: err.offset, field: err.field },
+      'AJP protocol error; closing the connection',
+    );
+    const silent = err.code === 'BAD_MAGIC' || err.code === 'UNKNOWN_MESSAGE_TYPE';
+    if (!silent && (this.current === null || !this.current.res.headersSent)) {
+      this.reject(STATUS_FOR[err.code] ?? 400);
+      return;
+    }
+    this.abortCurrent(err);
+    this.socket.destroy();
+  }
+
+  /** Answers with a bare status, END_RESPONSE reuse=0, and closes (Tomcat keeps it open; we do not). */
+  private reject(status: number): void {
+    this.abortCurrent(new Error(`request refused with ${status}`));
+    const head = encodeSendHeaders(
+      { status, reason: String(status), headers: [['Content-Length', '0']] },
+      { packetSize: this.cfg.packetSize },
+    );
+    this.socket.end(Buffer.concat([head, encodeEndResponse(false)]));
+  }
+
+  private abortCurrent(err: Error): void {
+    const ex = this.current;
+    if (ex === null) return;
+    ex.finished = true;
+    this.current = null;
+    if (!ex.bodyEnded) ex.req.destroy(err);
+    ex.res.destroy(err);
+  }
+
+  private onEvent(e: RequestEvent): void {
+    const ex = this.current;
+    switch (e.type) {
+      case 'cping':
+        if (ex !== null)
+          return this.onProtocolError(
+            new AjpProtocolError('UNEXPECTED_MESSAGE', 'CPING during a request', {
+              messageType: 'CPING',
+            }),
+          );
+        this.socket.write(CPONG_PACKET);
+        this.armIdle();
+        return;
+      case 'shutdown':
+      case 'ping':
+        this.socket.destroy();
+        return;
+      case 'forward-request':
+        if (ex !== null)
+          return this.onProtocolError(
+            new AjpProtocolError(
+              'UNEXPECTED_MESSAGE',
+              'FORWARD_REQUEST before the previous response ended',
+              { messageType: 'FORWARD_REQUEST' },
+            ),
+          );
+        this.startRequest(e.request);
+        return;
+      case 'body':
+      case 'end-of-body':
+        this.onBody(e);
+        return;
+    }
+  }
+
+  private startRequest(fr: DecodedForwardRequest): void {
+    this.clearIdle();
+    const refusal = checkRequest(fr, this.cfg.secret, this.cfg.allowed);
+    if (refusal !== null) {
+      this.cfg.log.warn({ reason: refusal.reason, status: refusal.status }, 'AJP request refused');
+      this.reject(refusal.status);
+      return;
+    }
+    const attrs = new Map(fr.attributes.requestAttributes ?? []);
+    const rp = attrs.get('AJP_REMOTE_PORT');
+    const socket = this.socket;
+    const info: AjpSocketInfo = {
+      remoteAddress: fr.remoteAddr,
+      remotePort: rp !== undefined && /^\d{1,5}$/.test(rp) ? Number(rp) : undefined,
+      localAddress: attrs.get('AJP_LOCAL_ADDR') ?? fr.serverName,
+      localPort: fr.serverPort,
+      encrypted: fr.isSsl,
+      peerAddress: socket.remoteAddress,
+      destroy: () => socket.destroy(),
+    };
+    const ex: Exchange = {
+      req: null as unknown as AjpIncomingRequest,
+      res: null as unknown as AjpServerResponse,
+      remaining: fr.contentLength,
+      // with Content-Length > 0 the first packet comes unasked
+      asked: fr.contentLength !== null && fr.contentLength > 0,
+      wantMore: false,
+      bodyEnded: false,
+      finished: false,
+    };
+    ex.req = new AjpIncomingRequest(fr, info, () => this.pull(ex));
+    if (fr.contentLength === 0) this.endBody(ex);
+    else if (ex.asked) this.armBody();
+    ex.res = new AjpServerResponse(
+      ex.req,
+      {
+        write: (buffers) => {
+          if (socket.destroyed || ex.finished) return true;
+          let ok = true;
+          if (buffers.length === 1) ok = socket.write(buffers[0]!);
+          else {
+            socket.cork();
+            for (const b of buffers) ok = socket.write(b);
+            socket.uncork();
+          }
+          return ok;
+        },
+        onDrain: (cb) => {
+          if (socket.destroyed) cb();
+          else socket.once('drain', cb);
+        },
+        done: (ok) => this.endRequest(ex, ok),
+      },
+      this.cfg.packetSize,
+    );
+    this.current = ex;
+    if (this.cfg.requestTimeout > 0)
+      this.requestTimer = setTimeout(() => {
+        this.cfg.log.warn({ timeoutMs: this.cfg.requestTimeout }, 'AJP request timed out');
+        if (!ex.res.headersSent) this.reject(503);
+        else {
+          this.abortCurrent(new Error('request timeout'));
+          socket.destroy();
+        }
+      }, this.cfg.requestTimeout);
+    try {
+      this.cfg.listener(ex.req, ex.res);
+    } catch (err) {
+      this.cfg.log.error({ err }, 'AJP request listener threw');
+      if (!ex.res.headersSent) this.reject(500);
+      else {
+        this.abortCurrent(err as Error);
+        socket.destroy();
+      }
+    }
+  }
+
+  /** The request body consumer wants data: ask the web server for one packet (§3.2). */
+  private pull(ex: Exchange): void {
+    if (ex.finished || ex.bodyEnded) return;
+    if (ex.asked) {
+      ex.wantMore = true;
+      return;
+    }
+    ex.asked = true;
+    ex.wantMore = false;
+    this.decoder.expectBodyPacket();
+    this.socket.write(encodeGetBodyChunk(this.cfg.packetSize - 6));
+    this.armBody();
+  }
+
+  private armBody(): void {
+    this.clearBody();
+    if (this.cfg.bodyTimeout > 0)
+      this.bodyTimer = setTimeout(() => {
+        this.cfg.log.warn({ timeoutMs: this.cfg.bodyTimeout }, 'AJP request body timed out');
+        const ex = this.current;
+        if (ex !== null && !ex.res.headersSent) this.reject(408);
+        else {
+          this.abortCurrent(new Error('request body timeout'));
+          this.socket.destroy();
+        }
+      }, this.cfg.bodyTimeout);
+  }
+
+  private clearBody(): void {
+    if (this.bodyTimer) clearTimeout(this.bodyTimer);
+    this.bodyTimer = null;
+  }
+
+  private onBody(e: Extract<RequestEvent, { type: 'body' | 'end-of-body' }>): void {
+    const ex = this.current;
+    // a packet owed from a finished request (Tomcat reads and drops it the same way)
+    if (ex === null || ex.bodyEnded) return;
+    if (e.type === 'end-of-body') {
+      this.clearBody();
+      ex.asked = false;
+      if (ex.remaining !== null && ex.remaining > 0) {
+        ex.req.destroy(
+          new Error(`request body ended ${ex.remaining} bytes before its Content-Length`),
+        );
+        ex.bodyEnded = true;
+        return;
+      }
+      this.endBody(ex);
+      return;
+    }
+    if (ex.remaining !== null) {
+      ex.remaining -= e.data.length;
+      if (ex.remaining < 0)
+        return this.onProtocolError(
+          new AjpProtocolError('BAD_BODY_LENGTH', 'more request body than Content-Length', {
+            messageType: 'body packet',
+            expected: 'at most Content-Length bytes',
+          }),
+        );
+    }
+    if (e.last) {
+      this.clearBody();
+      ex.asked = false;
+    }
+    ex.req.push(e.data);
+    if (ex.remaining === 0) this.endBody(ex);
+    else if (e.last && ex.wantMore) this.pull(ex);
+  }
+
+  private endBody(ex: Exchange): void {
+    if (ex.bodyEnded) return;
+    ex.bodyEnded = true;
+    ex.req.complete = true;
+    ex.req.push(null);
+  }
+
+  private endRequest(ex: Exchange, ok: boolean): void {
+    if (ex.finished) return;
+    ex.finished = true;
+    if (this.current === ex) this.current = null;
+    if (this.requestTimer) clearTimeout(this.requestTimer);
+    this.requestTimer = null;
+    this.clearBody();
+    if (!ok) {
+      this.socket.destroy();
+      return;
+    }
+    if (!ex.bodyEnded) {
+      // the body was not read to its end; the owed packet (if any) is dropped on arrival
+      ex.bodyEnded = true;
+      ex.req.push(null);
+    }
+    if (this.closing) this.socket.end();
+    else this.armIdle();
+  }
+
+  private onClose(): void {
+    this.clearIdle();
+    this.clearBody();
+    if (this.requestTimer) clearTimeout(this.requestTimer);
+    const ex = this.current;
+    this.current = null;
+    if (ex !== null && !ex.finished) {
+      ex.finished = true;
+      const err = new Error('AJP connection closed before the response ended');
+      if (!ex.bodyEnded) ex.req.destroy(err);
+      ex.res.destroy(err);
+    }
+  }
+}
