@@ -33,3 +33,30 @@ export type {
   WireMessage,
   WireRecord,
 } from './wire.js';
+export { Simulator } from './simulator.js';
+export type {
+  LinkModel,
+  SimEventListener,
+  SimNodeOptions,
+  SimTraffic,
+  SimulatorOptions,
+} from './simulator.js';
+export {
+  bootCluster,
+  converged,
+  crashDetection,
+  grayFailure,
+  joinConvergence,
+  leaveVisibility,
+  massBootstrap,
+  metadataPropagation,
+  partitionHeal,
+  stability,
+  steadyLoad,
+} from './scenarios.js';
+export type {
+  GrayFailureResult,
+  LoadResult,
+  ScenarioOptions,
+  StabilityResult,
+} from './scenarios.js';

@@ -931,6 +931,7 @@ export class MemberCore {
     m.suspicion = sus;
     this.rescheduleSuspicion(m, sus);
     this.routableSet.observe(name, 'suspect', now);
+    this.routableSet.suspicion(name, incarnation, 1, now);
     this.event({ type: 'suspect', member: this.snap(m), by: from });
     if (this.cfg.lifeguard && from !== this.name) {
       // Seek independent confirmation: a few members (2K expected, whatever N) probe the

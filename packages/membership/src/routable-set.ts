@@ -15,7 +15,7 @@ interface Track {
   penaltyAt: number;
   suppressed: boolean;
   readmit: boolean;
-  episodes: Set<number>;
+  episodes: Map<number, number>;
 }
 
 /**
@@ -49,7 +49,7 @@ export class RoutableSet {
         penaltyAt: now,
         suppressed: false,
         readmit: false,
-        episodes: new Set(),
+        episodes: new Map(),
       };
       this.tracks.set(name, t);
     }
@@ -61,13 +61,19 @@ export class RoutableSet {
     this.touch(now);
   }
 
-  /** A suspicion of `name` at `incarnation` now has `accusers` distinct accusers. */
+  /**
+   * A suspicion of `name` at `incarnation` now has `accusers` distinct accusers. An episode
+   * weighs 0.5 with one accuser and 1 once a second observer confirms it.
+   */
   suspicion(name: string, incarnation: number, accusers: number, now: number): void {
     const t = this.tracks.get(name);
-    if (!t || accusers < 2 || t.episodes.has(incarnation)) return;
-    t.episodes.add(incarnation);
-    if (t.episodes.size > 64) t.episodes.delete(t.episodes.values().next().value as number);
-    this.addPenalty(t, 1, now);
+    if (!t) return;
+    const given = t.episodes.get(incarnation) ?? 0;
+    const weight = accusers >= 2 ? 1 : 0.5;
+    if (weight <= given) return;
+    t.episodes.set(incarnation, weight);
+    if (t.episodes.size > 64) t.episodes.delete(t.episodes.keys().next().value as number);
+    this.addPenalty(t, weight - given, now);
     this.touch(now);
   }
 

@@ -198,7 +198,9 @@ function u32(v: unknown): number {
 }
 
 function bytes(v: unknown, field: string, max: number): Uint8Array {
-  const b = v instanceof Uint8Array ? v : new Uint8Array(0);
+  // protobufjs hands out Buffers in Node; expose plain Uint8Array views (no copy).
+  const b =
+    v instanceof Uint8Array ? new Uint8Array(v.buffer, v.byteOffset, v.length) : new Uint8Array(0);
   if (b.length > max) {
     throw new MembershipError('ERR_WIRE_FIELD', `${field}: ${b.length} bytes is too long`, {
       field,
