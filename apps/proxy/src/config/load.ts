@@ -1,0 +1,155 @@
+import { readFileSync } from 'node:fs';
+
+import { parse as parseYaml } from 'yaml';
+
+import { ConfigError, formatPath, type ConfigIssue } from './errors.js';
+import {
+  configSchema,
+  type BalancerConfig,
+  type MemberConfig,
+  type ProxyConfig,
+} from './schema.js';
+
+/** A member after resolution: its route is always set. */
+export type ResolvedMember = MemberConfig & { readonly route: string };
+/** A balancer after resolution: routes and `maxAttempts` are always set. */
+export type ResolvedBalancer = Omit<BalancerConfig, 'members' | 'maxAttempts'> & {
+  readonly members: readonly ResolvedMember[];
+  readonly maxAttempts: number;
+};
+/** A validated configuration with every default and derived value filled in. */
+export type ResolvedConfig = Omit<ProxyConfig, 'balancers'> & {
+  readonly balancers: readonly ResolvedBalancer[];
+};
+
+function crossCheck(config: ProxyConfig): { issues: ConfigIssue[]; resolved: ResolvedConfig } {
+  const issues: ConfigIssue[] = [];
+  const names = new Set<string>();
+  const places = new Map<string, number>();
+  const balancers = config.balancers.map((b, bi): ResolvedBalancer => {
+    const at = `balancers[${bi}]`;
+    if (names.has(b.name))
+      issues.push({ path: `${at}.name`, message: `duplicate balancer name "${b.name}"` });
+    names.add(b.name);
+    const place = `${(b.hosts ?? ['*'])
+      .map((h) => h.toLowerCase())
+      .sort()
+      .join(',')} ${b.path}`;
+    const prev = places.get(place);
+    if (prev !== undefined) {
+      issues.push({
+        path: `${at}.path`,
+        message: `balancers[${prev}] already serves the same hosts and path "${b.path}"; this one would never be used`,
+      });
+    } else places.set(place, bi);
+
+    const members = b.members.map((m, mi): ResolvedMember => ({
+      ...m,
+      route: m.route ?? `m${mi + 1}`,
+    }));
+    const routes = new Map<string, number>();
+    members.forEach((m, mi) => {
+      const p = routes.get(m.route);
+      if (p !== undefined) {
+        issues.push({
+          path: `${at}.members[${mi}].route`,
+          message: `route "${m.route}" is already used by members[${p}]`,
+        });
+      } else routes.set(m.route, mi);
+    });
+    members.forEach((m, mi) => {
+      if (m.redirect === undefined) return;
+      if (m.redirect === m.route) {
+        issues.push({
+          path: `${at}.members[${mi}].redirect`,
+          message: 'a member cannot redirect to itself',
+        });
+      } else if (!routes.has(m.redirect)) {
+        issues.push({
+          path: `${at}.members[${mi}].redirect`,
+          message: `no member of balancer "${b.name}" has route "${m.redirect}" (routes: ${[...routes.keys()].join(', ')})`,
+        });
+      }
+    });
+    members.forEach((m, mi) => {
+      if (m.url.protocol === 'http' && m.secret !== undefined) {
+        issues.push({
+          path: `${at}.members[${mi}].secret`,
+          message: 'secret is for ajp:// members only',
+        });
+      }
+    });
+    if (b.failback !== 'immediate' && b.repin === 'none') {
+      issues.push({
+        path: `${at}.failback`,
+        message: `failback "${b.failback}" needs repin "cookie": without the routing cookie the proxy keeps no memory of where a session moved, so it always fails back immediately`,
+      });
+    }
+    if (b.method === 'hash') {
+      const src = b.hashKey?.source ?? 'client';
+      if (src !== 'client' && b.hashKey?.name === undefined) {
+        issues.push({
+          path: `${at}.hashKey.name`,
+          message: `hash on a ${src} needs the ${src} name`,
+        });
+      }
+    } else if (b.hashKey !== undefined) {
+      issues.push({
+        path: `${at}.hashKey`,
+        message: `hashKey is only used by method "hash" (method is "${b.method}")`,
+      });
+    }
+    if (b.affinity.dialect === 'resin' && members.length > 64) {
+      issues.push({
+        path: `${at}.members`,
+        message: 'the resin dialect addresses at most 64 members',
+      });
+    }
+    return { ...b, members, maxAttempts: b.maxAttempts ?? Math.max(1, members.length) };
+  });
+  return { issues, resolved: { ...config, balancers } };
+}
+
+/**
+ * Validates a parsed configuration object. Throws {@link ConfigError} (`ERR_CONFIG_INVALID`)
+ * listing every bad key with its path and the reason.
+ */
+export function validateConfig(input: unknown, source = 'config'): ResolvedConfig {
+  const r = configSchema.safeParse(input);
+  if (!r.success) {
+    throw new ConfigError(
+      'ERR_CONFIG_INVALID',
+      r.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message })),
+      source,
+    );
+  }
+  const { issues, resolved } = crossCheck(r.data);
+  if (issues.length > 0) throw new ConfigError('ERR_CONFIG_INVALID', issues, source);
+  return resolved;
+}
+
+/** Parses YAML or JSON text (JSON is YAML) and validates it. */
+export function parseConfig(text: string, source = 'config'): ResolvedConfig {
+  let data: unknown;
+  try {
+    data = parseYaml(text, { prettyErrors: true, uniqueKeys: true });
+  } catch (e) {
+    throw new ConfigError(
+      'ERR_CONFIG_SYNTAX',
+      [{ path: '', message: (e as Error).message }],
+      source,
+    );
+  }
+  return validateConfig(data ?? {}, source);
+}
+
+/** Reads and validates a YAML or JSON configuration file. */
+export function loadConfig(file: string): ResolvedConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ConfigError('ERR_CONFIG_READ', [{ path: '', message: (e as Error).message }], file);
+  }
+  return parseConfig(text, file);
+}
