@@ -31,24 +31,28 @@ export interface HttpResult {
 export function httpRequest(url: string, opts: HttpRequestOptions = {}): Promise<HttpResult> {
   const timeoutMs = opts.timeoutMs ?? 10_000;
   return new Promise((resolve, reject) => {
-    const req = request(
-      url,
-      { method: opts.method ?? 'GET', headers: opts.headers, agent: false },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const raw = Buffer.concat(chunks);
-          resolve({
-            status: res.statusCode ?? 0,
-            headers: res.headers,
-            raw,
-            body: raw.toString('utf8'),
-          });
+    const headers = { ...opts.headers };
+    // Node adds no Content-Length for DELETE/OPTIONS bodies by itself; say it explicitly.
+    if (
+      opts.body !== undefined &&
+      !Object.keys(headers).some((h) => h.toLowerCase() === 'content-length')
+    ) {
+      headers['content-length'] = String(Buffer.byteLength(opts.body));
+    }
+    const req = request(url, { method: opts.method ?? 'GET', headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const raw = Buffer.concat(chunks);
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          raw,
+          body: raw.toString('utf8'),
         });
-        res.on('error', reject);
-      },
-    );
+      });
+      res.on('error', reject);
+    });
     req.setTimeout(timeoutMs, () =>
       req.destroy(new Error(`${url}: no answer within ${timeoutMs} ms`)),
     );

@@ -65,6 +65,24 @@ describe.skipIf(requirePeers(['tomcat10', 'apache2', 'libapache2-mod-jk'], 'http
       await httpd.stop();
     });
 
+    it('forwards AJP_* variables as request attributes, which the default Tomcat accepts', async () => {
+      const httpd = await peers.track(
+        startHttpd({
+          backends: ajpBackends([tcs[0]!]),
+          mode: 'proxy_ajp',
+          extraConfig:
+            'LoadModule env_module /usr/lib/apache2/modules/mod_env.so\nSetEnv AJP_cohort_probe hello',
+        }),
+      );
+      const r = await httpGet(`${httpd.url}/any/x?attr=cohort_probe`);
+      expect(r.status).toBe(200);
+      expect(JSON.parse(r.body)).toMatchObject({
+        node: 'tc1',
+        attributes: { cohort_probe: 'hello' },
+      });
+      await httpd.stop();
+    });
+
     for (const mode of ['jk', 'proxy_ajp'] as const) {
       it(`${mode} with a wrong AJP secret gets 403 from Tomcat`, async () => {
         const backends = ajpBackends([tcs[0]!]).map((b) => ({ ...b, secret: 'wrong-secret' }));

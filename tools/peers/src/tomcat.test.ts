@@ -109,15 +109,34 @@ describe.skipIf(requirePeers(['tomcat10'], 'tomcat.test').skip)('startTomcat', (
     expect((await httpGet(`${tc.url}/extra/hello.jsp`)).body).toBe('hello from solo');
   });
 
+  it('/any/ takes every method and reports method, body size and hash', async () => {
+    const body = Buffer.from('x'.repeat(1000));
+    for (const method of ['PUT', 'DELETE', 'PATCH', 'PROPFIND', 'MKCOL', 'OPTIONS']) {
+      const r = await httpRequest(`${tc.url}/any/a/b?c=d`, { method, body });
+      expect(r.status, method).toBe(200);
+      expect(JSON.parse(r.body)).toMatchObject({
+        method,
+        requestURI: '/any/a/b',
+        pathInfo: '/a/b',
+        queryString: 'c=d',
+        bodyBytes: 1000,
+        bodySha256: createHash('sha256').update(body).digest('hex'),
+      });
+    }
+    const head = await httpRequest(`${tc.url}/any/h`, { method: 'HEAD' });
+    expect([head.status, head.raw.length]).toEqual([200, 0]);
+    const r204 = await httpRequest(`${tc.url}/any/x?status=204`, { method: 'DELETE' });
+    expect([r204.status, r204.body]).toEqual([204, '']);
+  });
+
   it('stops by PID: the process is gone, the ports are closed, the run directory removed', async () => {
-    const other = await startTomcat({ route: 'short' });
-    expect(isRunning(other.pid)).toBe(true);
-    await other.stop();
-    expect(isRunning(other.pid)).toBe(false);
-    expect(await isPortOpen(other.httpPort)).toBe(false);
-    expect(await isPortOpen(other.ajpPort)).toBe(false);
-    expect(existsSync(other.dir)).toBe(false);
-    await other.stop(); // idempotent
+    expect(isRunning(tc.pid)).toBe(true);
+    await tc.stop();
+    expect(isRunning(tc.pid)).toBe(false);
+    expect(await isPortOpen(tc.httpPort)).toBe(false);
+    expect(await isPortOpen(tc.ajpPort)).toBe(false);
+    expect(existsSync(tc.dir)).toBe(false);
+    await tc.stop(); // idempotent
   });
 });
 

@@ -13,6 +13,7 @@ import {
   serverXml,
   type TomcatClusterOptions,
 } from './tomcat-config.js';
+import { servletClasses } from './servlet-classes.js';
 import { checkRelativePaths, checkRoute } from './validate.js';
 
 export type { TomcatClusterOptions } from './tomcat-config.js';
@@ -83,6 +84,8 @@ export interface TomcatHandle extends PeerHandle {
  * - `status.jsp?code=N&header=Name:Value&body=text`: any status (204/304 without a body)
  * - `big.jsp?bytes=N&chunk=K&length=1`: N bytes of `ALPHABET[i % 64]`, flushed every K bytes
  * - `sleep.jsp?ms=N`: answers after N ms
+ * - `/any/<anything>`: a servlet that takes every method (PUT, DELETE, OPTIONS, PROPFIND, …) and
+ *   answers JSON like echo.jsp plus `bodyBytes` and `bodySha256`; `?status=N` sets the status
  */
 export const DEFAULT_WEBAPP_DIR: string = join(packageRoot, 'webapp', 'ROOT');
 
@@ -135,6 +138,7 @@ export async function startTomcat(opts: TomcatOptions): Promise<TomcatHandle> {
   const ajpSecret = opts.ajpSecret ?? randomBytes(16).toString('hex');
   const cluster = await resolveCluster(opts.cluster);
 
+  const classes = await servletClasses();
   const base = makeRunDir('tomcat', opts.route);
   for (const d of ['conf', 'logs', 'temp', 'work', 'webapps']) mkdirSync(join(base, d));
   copyFileSync(join(CONF_TEMPLATES, 'web.xml'), join(base, 'conf', 'web.xml'));
@@ -160,6 +164,7 @@ export async function startTomcat(opts: TomcatOptions): Promise<TomcatHandle> {
   );
   const root = join(base, 'webapps', 'ROOT');
   cpSync(DEFAULT_WEBAPP_DIR, root, { recursive: true });
+  cpSync(classes, join(root, 'WEB-INF', 'classes'), { recursive: true });
   if (opts.webapp) writeWebapp(root, opts.webapp);
 
   const logFile = join(base, 'logs', 'catalina.out');
