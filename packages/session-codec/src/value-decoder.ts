@@ -1,5 +1,6 @@
 import { Buffer, isUtf8 } from 'node:buffer';
 import { SessionCodecError } from './errors.js';
+import { asciiSlice, EMPTY_BUFFER, utf8Slice } from './fast-buffer.js';
 import type { Limits } from './limits.js';
 import { formatPath, setOwn, type PathSegment } from './path.js';
 import type { TypeRegistry } from './type-registry.js';
@@ -33,7 +34,7 @@ const scratchU8 = new Uint8Array(scratchF64.buffer);
 export class ValueDecoder {
   readonly #limits: Limits;
   readonly #types: TypeRegistry;
-  #buf: Buffer = Buffer.alloc(0);
+  #buf: Buffer = EMPTY_BUFFER;
   #pos = 0;
   #base = 0;
   #path: PathSegment[] = [];
@@ -72,7 +73,7 @@ export class ValueDecoder {
     try {
       return this.#value(bytes.byteLength, 0);
     } finally {
-      this.#buf = Buffer.alloc(0);
+      this.#buf = EMPTY_BUFFER;
     }
   }
 
@@ -166,23 +167,21 @@ export class ValueDecoder {
   #utf8(end: number, what: string): string {
     const start = this.#pos;
     const buf = this.#buf;
-    let ascii = true;
-    if (end - start < 64) {
-      for (let i = start; i < end; i++) {
-        if (buf[i] >= 0x80) {
-          ascii = false;
-          break;
-        }
-      }
-      if (ascii) {
+    if (end - start < 32) {
+      let i = start;
+      while (i < end && buf[i] < 0x80) i++;
+      if (i === end) {
         this.#pos = end;
-        return buf.toString('latin1', start, end);
+        return asciiSlice(buf, start, end);
       }
     }
-    if (!isUtf8(buf.subarray(start, end)))
+    const s = utf8Slice(buf, start, end);
+    // Invalid UTF-8 decodes to U+FFFD; only then is the (rarer) full validation needed.
+    if (s.includes('\ufffd') && !isUtf8(buf.subarray(start, end))) {
       this.#malformed(`${what} is not valid UTF-8`, 'UTF-8 text', start);
+    }
     this.#pos = end;
-    return buf.toString('utf8', start, end);
+    return s;
   }
 
   #value(end: number, depth: number): unknown {

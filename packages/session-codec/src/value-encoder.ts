@@ -1,5 +1,6 @@
 import { Buffer } from 'node:buffer';
 import { SessionCodecError } from './errors.js';
+import { EMPTY_BUFFER, utf8Write } from './fast-buffer.js';
 import type { Limits } from './limits.js';
 import { formatPath, type PathSegment } from './path.js';
 import type { AnyTypeCodec, TypeRegistry } from './type-registry.js';
@@ -72,8 +73,12 @@ export class ValueEncoder {
   #objects: unknown[] = [];
   #path: PathSegment[] = [];
   #stack: object[] = [];
+  // Lengths of the plan arrays (kept apart: resetting an array's length is slow in V8).
+  #sn = 0;
+  #kn = 0;
+  #on = 0;
   #budget = 0;
-  #buf: Buffer = Buffer.alloc(0);
+  #buf: Buffer = EMPTY_BUFFER;
   #pos = 0;
   #si = 0;
   #ki = 0;
@@ -100,12 +105,10 @@ export class ValueEncoder {
    */
   encode(value: unknown, name: string): Buffer {
     this.busy = true;
-    this.#sizes.length = 0;
-    this.#kinds.length = 0;
-    this.#objects.length = 0;
-    this.#stack.length = 0;
-    this.#path.length = 0;
-    this.#path.push(name);
+    this.#sn = 0;
+    this.#kn = 0;
+    this.#on = 0;
+    this.#path = [name];
     this.#budget = 0;
     try {
       const size = this.#measure(value, 0);
@@ -123,9 +126,10 @@ export class ValueEncoder {
       }
       return buf;
     } finally {
-      this.#objects.length = 0;
-      this.#stack.length = 0;
-      this.#buf = Buffer.alloc(0);
+      // Drop references to application objects; after an error the stack may be unbalanced.
+      if (this.#on > 0) this.#objects = [];
+      if (this.#stack.length > 0) this.#stack = [];
+      this.#buf = EMPTY_BUFFER;
       this.busy = false;
     }
   }
@@ -160,45 +164,44 @@ export class ValueEncoder {
 
   /** Validates `value`, records its plan and returns the size of its Value message. */
   #measure(value: unknown, depth: number): number {
-    const slot = this.#sizes.length;
-    this.#sizes.push(0);
+    const slot = this.#sn++;
     let size: number;
     switch (typeof value) {
       case 'string': {
         const len = this.#stringLength(value, 'string');
-        this.#kinds.push(K_STRING);
-        this.#sizes.push(len);
+        this.#kinds[this.#kn++] = K_STRING;
+        this.#sizes[this.#sn++] = len;
         size = 1 + varintSize(len) + len;
         break;
       }
       case 'number': {
         if (Number.isSafeInteger(value) && !Object.is(value, -0)) {
-          this.#kinds.push(K_INT);
+          this.#kinds[this.#kn++] = K_INT;
           const zz = value >= 0 ? value * 2 : -value * 2 - 1;
           size = 1 + varintSize(zz);
         } else {
-          this.#kinds.push(K_DOUBLE);
+          this.#kinds[this.#kn++] = K_DOUBLE;
           size = 9;
         }
         this.#spend(size);
         break;
       }
       case 'boolean':
-        this.#kinds.push(value ? K_TRUE : K_FALSE);
+        this.#kinds[this.#kn++] = value ? K_TRUE : K_FALSE;
         size = 2;
         this.#spend(2);
         break;
       case 'bigint': {
         const text = value.toString();
-        this.#kinds.push(K_BIGINT);
-        this.#objects.push(text);
+        this.#kinds[this.#kn++] = K_BIGINT;
+        this.#objects[this.#on++] = text;
         this.#spend(text.length);
         size = 1 + varintSize(text.length) + text.length;
         break;
       }
       case 'object':
         if (value === null) {
-          this.#kinds.push(K_NULL);
+          this.#kinds[this.#kn++] = K_NULL;
           size = 2;
           this.#spend(2);
         } else {
@@ -236,13 +239,13 @@ export class ValueEncoder {
     const custom = this.#types.forPrototype(proto as object);
     if (custom !== undefined) return this.#measureCustom(value, custom, depth);
     if (value instanceof Uint8Array) {
-      this.#kinds.push(K_BYTES);
+      this.#kinds[this.#kn++] = K_BYTES;
       const len = value.byteLength;
       this.#spend(len);
       return 1 + varintSize(len) + len;
     }
     if (value instanceof Date) {
-      this.#kinds.push(K_DATE);
+      this.#kinds[this.#kn++] = K_DATE;
       this.#spend(9);
       return 9;
     }
@@ -259,9 +262,8 @@ export class ValueEncoder {
       this.#fail('LIMIT_EXCEEDED', `list has ${n} items, more than ${this.#limits.maxItems}`);
     }
     this.#enter(list, depth);
-    this.#kinds.push(K_LIST);
-    const inner = this.#sizes.length;
-    this.#sizes.push(0);
+    this.#kinds[this.#kn++] = K_LIST;
+    const inner = this.#sn++;
     let content = 0;
     const path = this.#path;
     for (let i = 0; i < n; i++) {
@@ -296,10 +298,10 @@ export class ValueEncoder {
     }
     // Values are read once here and replayed, so getters cannot change them between the passes.
     const values = kept.map((k) => obj[k]);
-    this.#kinds.push(K_STRUCT);
-    this.#objects.push(kept, values);
-    const inner = this.#sizes.length;
-    this.#sizes.push(0);
+    this.#kinds[this.#kn++] = K_STRUCT;
+    this.#objects[this.#on++] = kept;
+    this.#objects[this.#on++] = values;
+    const inner = this.#sn++;
     let content = 0;
     const path = this.#path;
     for (let i = 0; i < kept.length; i++) {
@@ -309,8 +311,9 @@ export class ValueEncoder {
       if (nameLen > this.#limits.maxNameBytes) {
         this.#fail('LIMIT_EXCEEDED', `key is longer than ${this.#limits.maxNameBytes} bytes`);
       }
-      const fieldSlot = this.#sizes.length;
-      this.#sizes.push(nameLen, 0);
+      const fieldSlot = this.#sn;
+      this.#sizes[fieldSlot] = nameLen;
+      this.#sn += 2;
       const item = this.#measure(values[i], depth + 1);
       path.pop();
       const field =
@@ -339,11 +342,13 @@ export class ValueEncoder {
         },
       );
     }
-    this.#kinds.push(K_CUSTOM);
-    this.#objects.push(codec.name, plain);
+    this.#kinds[this.#kn++] = K_CUSTOM;
+    this.#objects[this.#on++] = codec.name;
+    this.#objects[this.#on++] = plain;
     const typeLen = Buffer.byteLength(codec.name, 'utf8');
-    const inner = this.#sizes.length;
-    this.#sizes.push(0, typeLen);
+    const inner = this.#sn;
+    this.#sizes[inner + 1] = typeLen;
+    this.#sn += 2;
     this.#path.push({ type: codec.name });
     const item = this.#measure(plain, depth + 1);
     this.#path.pop();
@@ -409,7 +414,7 @@ export class ValueEncoder {
       for (let i = 0; i < len; i++) buf[pos++] = s.charCodeAt(i);
       this.#pos = pos;
     } else {
-      this.#pos = pos + buf.write(s, pos, len, 'utf8');
+      this.#pos = pos + utf8Write(buf, s, pos, len);
     }
   }
 

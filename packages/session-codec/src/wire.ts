@@ -9,6 +9,23 @@ import { checkVersion, type Version } from './version.js';
 
 const pb = cohort.session.v1;
 
+let writer: protobuf.Writer | undefined;
+
+/**
+ * One protobufjs writer reused by every encode: its buffer keeps the size it grew to, so an
+ * encode does not pay for growing it again; `finish()` copies the bytes out. Encoding is
+ * synchronous, so sharing is safe.
+ */
+function sharedWriter(): protobuf.Writer {
+  writer ??= protobuf.Writer.create();
+  const w = writer as unknown as { pos: number; states: number[] | null; buf: Uint8Array };
+  w.pos = 0;
+  w.states = null;
+  // Do not keep a very large buffer alive after encoding one huge session.
+  if (w.buf.byteLength > 1024 * 1024) writer = protobuf.Writer.create();
+  return writer;
+}
+
 /** The format version written in every Session and Delta message, and the only one read. */
 export const FORMAT_VERSION = 1;
 
@@ -126,7 +143,11 @@ function checkValueBytes(
 
 function checkName(name: string | null | undefined, codec: ValueCodec): string {
   if (!name) throw malformed('attribute without a name', undefined, 'a non-empty attribute name');
-  if (Buffer.byteLength(name, 'utf8') > codec.limits.maxNameBytes) {
+  // A UTF-16 code unit takes at most 3 UTF-8 bytes: count only when it could matter.
+  if (
+    name.length * 3 > codec.limits.maxNameBytes &&
+    Buffer.byteLength(name, 'utf8') > codec.limits.maxNameBytes
+  ) {
     throw new SessionCodecError(
       'LIMIT_EXCEEDED',
       `attribute name longer than ${codec.limits.maxNameBytes} bytes`,
@@ -146,20 +167,23 @@ export function encodeSession(session: Session): Uint8Array {
   checkSessionFields(session);
   const names = [...session.attributes.keys()].sort();
   const attributes = names.map((name) => ({ name, value: session.attributes.get(name)! }));
-  return pb.Session.encode({
-    format: FORMAT_VERSION,
-    key: session.key,
-    createdAt: session.createdAt,
-    lastAccessedAt: session.lastAccessedAt,
-    maxInactive: session.maxInactiveSeconds,
-    isNew: session.isNew,
-    principal:
-      session.principal === null
-        ? null
-        : { name: session.principal.name, authType: session.principal.authType },
-    attributes,
-    version: { epoch: session.version.epoch, seq: session.version.seq },
-  }).finish();
+  return pb.Session.encode(
+    {
+      format: FORMAT_VERSION,
+      key: session.key,
+      createdAt: session.createdAt,
+      lastAccessedAt: session.lastAccessedAt,
+      maxInactive: session.maxInactiveSeconds,
+      isNew: session.isNew,
+      principal:
+        session.principal === null
+          ? null
+          : { name: session.principal.name, authType: session.principal.authType },
+      attributes,
+      version: { epoch: session.version.epoch, seq: session.version.seq },
+    },
+    sharedWriter(),
+  ).finish();
 }
 
 /**
@@ -243,12 +267,15 @@ export function encodeDelta(delta: Delta): Uint8Array {
     checkOp(op);
     return opToMessage(op);
   });
-  return pb.Delta.encode({
-    format: FORMAT_VERSION,
-    key: delta.key,
-    base: { epoch: delta.base.epoch, seq: delta.base.seq },
-    ops,
-  }).finish();
+  return pb.Delta.encode(
+    {
+      format: FORMAT_VERSION,
+      key: delta.key,
+      base: { epoch: delta.base.epoch, seq: delta.base.seq },
+      ops,
+    },
+    sharedWriter(),
+  ).finish();
 }
 
 function messageToOp(
