@@ -60,3 +60,15 @@ export type {
   ScenarioOptions,
   StabilityResult,
 } from './scenarios.js';
+export { createMember } from './member.js';
+export type {
+  Member,
+  MemberEvents,
+  MemberInfo,
+  MemberOptions,
+  MemberStats,
+  Metadata,
+} from './member.js';
+export { ENCRYPTION_OVERHEAD, Keyring } from './keyring.js';
+export { UdpTcpTransport, formatAddress, parseAddress } from './transport.js';
+export type { TransportOptions, TransportStats } from './transport.js';
