@@ -1,0 +1,310 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+
+import { clearPinCookie, pinCookie } from './balancer/affinity.js';
+import { decide, type DecisionKind, type PinAction } from './balancer/decide.js';
+import type { MemberState } from './balancer/member-state.js';
+import { marksMemberInError, mayRetry, type FailurePhase } from './balancer/retry.js';
+import { BodyBridge, BodyTooLargeError } from './http/body.js';
+import { sendError } from './http/errors.js';
+import { requestHeaders } from './http/headers.js';
+import { responseHeaders } from './http/rewrite.js';
+import type { ForwardHandler } from './members/transport.js';
+import type { BalancerRuntime, MemberRuntime } from './runtime.js';
+
+/** What an exchange reports when it ends (one access-log line). */
+export interface ExchangeRecord {
+  readonly requestId: string;
+  readonly balancer: string;
+  readonly method: string;
+  readonly target: string;
+  readonly status: number;
+  readonly bytes: number;
+  readonly ms: number;
+  readonly member: string | undefined;
+  /** The route the session id carried (never the id). */
+  readonly route: string | undefined;
+  readonly kind: DecisionKind | undefined;
+  readonly sticky: boolean;
+  readonly failover: boolean;
+  readonly retries: number;
+  readonly outcome: 'ok' | 'error' | 'client-abort' | 'member-abort';
+  readonly error: string | undefined;
+}
+
+/** Environment an exchange needs from the proxy. */
+export interface ExchangeEnv {
+  readonly now: () => number;
+  readonly random: () => number;
+  readonly requestIdHeader: string;
+  readonly maxBodyBytes: number;
+  readonly onDone: (r: ExchangeRecord) => void;
+  readonly onMemberError: (
+    b: BalancerRuntime,
+    m: MemberRuntime,
+    err: Error,
+    phase: FailurePhase,
+    requestId: string,
+  ) => void;
+}
+
+/**
+ * One proxied request: the affinity decision, the attempts on members (with the retry rules),
+ * the streaming of the response with backpressure, client aborts, and the access record.
+ */
+export class Exchange implements ForwardHandler {
+  private attempts = 0;
+  private readonly tried = new Set<MemberState>();
+  private member: MemberRuntime | undefined;
+  private kind: DecisionKind | undefined;
+  private pin: PinAction;
+  private abortAttempt: ((reason?: Error) => void) | undefined;
+  private inflight = false;
+  private done = false;
+  private bytes = 0;
+  private firstKind: DecisionKind | undefined;
+  private resume: (() => void) | undefined;
+  private readonly started: number;
+  private bridge: BodyBridge | undefined;
+
+  constructor(
+    private readonly env: ExchangeEnv,
+    private readonly b: BalancerRuntime,
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly requestId: string,
+    private readonly owner: string | undefined,
+    private readonly pinRoute: string | undefined,
+    private readonly hashKey: string | undefined,
+    /** A fully buffered body, `null` for none, `'stream'` to stream it from the client. */
+    private body: Buffer | null | 'stream',
+    private readonly clientOrigin: string,
+  ) {
+    this.started = env.now();
+    res.on('close', this.onClientClose);
+  }
+
+  private readonly onClientClose = (): void => {
+    if (this.done) return;
+    if (!this.res.writableFinished) {
+      // Finish first: the abort below may call onError synchronously, and a client that went
+      // away says nothing about the member.
+      this.finish(this.res.headersSent ? this.res.statusCode : 499, 'client-abort', undefined);
+      this.abortAttempt?.(new Error('client closed the connection'));
+    }
+  };
+
+  /** Starts with a body that was buffered after the exchange was created. */
+  startWith(body: Buffer): void {
+    this.body = body;
+    this.attempt();
+  }
+
+  /** Makes the next attempt, or answers when no member can take the request. */
+  attempt(): void {
+    const d = decide(this.b.view, {
+      owner: this.owner,
+      pin: this.pinRoute,
+      now: this.env.now(),
+      random: this.env.random,
+      tried: this.tried,
+      hashKey: this.hashKey,
+    });
+    if (!d.member) {
+      const retryAfter = String(Math.max(1, Math.ceil(this.b.config.retry / 1000)));
+      this.reply(503, 'no member of this balancer can take the request', {
+        'Retry-After': retryAfter,
+      });
+      return;
+    }
+    const m = this.b.byState.get(d.member)!;
+    this.member = m;
+    this.kind = d.kind;
+    this.firstKind ??= d.kind;
+    this.pin = d.pin;
+    this.attempts++;
+    m.state.inflight++;
+    m.state.requests++;
+    this.inflight = true;
+    this.resume = undefined;
+    const h = this.b.config.headers;
+    const req = this.req;
+    const socket = req.socket;
+    let body: Buffer | Readable | null;
+    if (this.body === 'stream') {
+      this.bridge = new BodyBridge(req, this.env.maxBodyBytes);
+      body = this.bridge;
+    } else body = this.body;
+    this.abortAttempt = m.transport.forward(
+      {
+        method: req.method!,
+        path: req.url!,
+        headers: requestHeaders(req.rawHeaders, {
+          clientIp: socket.remoteAddress ?? '',
+          proto: 'http',
+          host: req.headers.host,
+          localPort: socket.localPort ?? 0,
+          memberHost: m.hostPort,
+          requestId: this.requestId,
+          requestIdHeader: this.env.requestIdHeader,
+          preserveHost: h.preserveHost,
+          xForwarded: h.xForwarded,
+          forwarded: h.forwarded,
+          via: h.via,
+        }),
+        body,
+        clientIp: socket.remoteAddress ?? '',
+        clientPort: socket.remotePort ?? 0,
+        localIp: socket.localAddress ?? '',
+        localPort: socket.localPort ?? 0,
+        host: req.headers.host,
+      },
+      this,
+    );
+  }
+
+  private endAttempt(): void {
+    if (!this.inflight) return;
+    this.inflight = false;
+    this.member!.state.inflight--;
+  }
+
+  onResponse(status: number, statusText: string, headers: string[], resume: () => void): boolean {
+    if (this.done) return false;
+    this.resume = resume;
+    const out = responseHeaders(headers, this.b.rewrite, this.clientOrigin);
+    const pin = this.pin;
+    if (pin !== undefined) {
+      const a = this.b.affinity;
+      out.push(
+        'Set-Cookie',
+        pin === 'clear'
+          ? clearPinCookie(a)
+          : pinCookie(
+              a,
+              pin.set,
+              this.b.config.failback === 'when-idle' ? this.b.config.failbackIdle : undefined,
+            ),
+      );
+    }
+    try {
+      this.res.writeHead(status, statusText || undefined, out);
+    } catch (e) {
+      // A member sent a header Node refuses to write (invalid characters): a protocol error.
+      this.abortAttempt?.(e as Error);
+      this.endAttempt();
+      this.reply(502, 'the member sent an invalid response header');
+      return false;
+    }
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.done) return false;
+    this.bytes += chunk.length;
+    this.member!.state.traffic += chunk.length;
+    if (this.res.write(chunk)) return true;
+    this.res.once('drain', this.onDrain);
+    return false;
+  }
+
+  private readonly onDrain = (): void => {
+    this.resume?.();
+  };
+
+  onEnd(): void {
+    this.endAttempt();
+    if (this.done) return;
+    this.res.end();
+    this.finish(this.res.statusCode, 'ok', undefined);
+  }
+
+  onError(err: Error, phase: FailurePhase): void {
+    this.endAttempt();
+    if (this.done) return;
+    const m = this.member!;
+    if (err instanceof BodyTooLargeError || this.bridge?.errored instanceof BodyTooLargeError) {
+      this.reply(413, `request body larger than ${this.env.maxBodyBytes} bytes`, undefined, true);
+      return;
+    }
+    if (this.bridge?.clientFailed) {
+      // The client's body broke (bad chunked framing, reset): the member is not at fault.
+      this.reply(400, 'the request body could not be read', undefined, true);
+      return;
+    }
+    if (phase === 'responding') {
+      this.env.onMemberError(this.b, m, err, phase, this.requestId);
+      this.res.destroy();
+      this.finish(this.res.statusCode, 'member-abort', err);
+      return;
+    }
+    if (marksMemberInError(phase)) m.state.errorUntil = this.env.now() + this.b.config.retry;
+    this.tried.add(m.state);
+    this.env.onMemberError(this.b, m, err, phase, this.requestId);
+    const bodyReplayable =
+      this.body !== 'stream' ||
+      (this.bridge !== undefined && this.bridge.consumed === 0 && !this.req.complete);
+    if (this.body === 'stream' && this.bridge) {
+      if (bodyReplayable) this.bridge.destroy();
+      else if (!this.bridge.destroyed) this.bridge.destroy();
+    }
+    if (
+      mayRetry({
+        phase,
+        method: this.req.method!,
+        bodyReplayable,
+        attempts: this.attempts,
+        maxAttempts: this.b.config.maxAttempts,
+      })
+    ) {
+      this.attempt();
+      return;
+    }
+    if (phase === 'timeout') this.reply(504, 'the member did not answer in time');
+    else if (phase === 'connect') {
+      const retryAfter = String(Math.max(1, Math.ceil(this.b.config.retry / 1000)));
+      this.reply(503, 'no member could be reached', { 'Retry-After': retryAfter });
+    } else this.reply(502, 'the member failed before answering', undefined, this.body === 'stream');
+  }
+
+  /** Answers with an error status (nothing was sent yet) and ends the exchange. */
+  reply(status: number, detail: string, extra?: Record<string, string>, close = false): void {
+    if (this.done) return;
+    const unread = this.body === 'stream' && !this.req.complete;
+    sendError(
+      this.res,
+      status,
+      this.requestId,
+      this.env.requestIdHeader,
+      detail,
+      extra,
+      close || unread,
+    );
+    this.finish(status, 'error', new Error(detail));
+  }
+
+  private finish(status: number, outcome: ExchangeRecord['outcome'], err: Error | undefined): void {
+    if (this.done) return;
+    this.done = true;
+    this.res.off('close', this.onClientClose);
+    const kind = this.kind;
+    this.env.onDone({
+      requestId: this.requestId,
+      balancer: this.b.name,
+      method: this.req.method!,
+      target: this.req.url!,
+      status,
+      bytes: this.bytes,
+      ms: this.env.now() - this.started,
+      member: this.member?.config.route,
+      route: this.owner,
+      kind,
+      sticky: kind === 'sticky' || kind === 'pinned',
+      failover:
+        kind === 'redirect' || kind === 'domain' || kind === 'failover' || this.firstKind !== kind,
+      retries: Math.max(0, this.attempts - 1),
+      outcome,
+      error: err?.message,
+    });
+  }
+}

@@ -1,0 +1,137 @@
+import type { Duplex } from 'node:stream';
+
+import { Pool } from 'undici';
+
+import type { FailurePhase } from '../balancer/retry.js';
+import type {
+  ForwardHandler,
+  ForwardRequest,
+  MemberTransport,
+  UpgradeHandler,
+} from './transport.js';
+
+/** Options of {@link createHttpMember}. */
+export interface HttpMemberOptions {
+  /** `http://host:port`. */
+  readonly origin: string;
+  /** Most connections to the member (keep-alive pool). */
+  readonly maxConnections: number;
+  /** TCP connect timeout, ms. */
+  readonly connectTimeout: number;
+  /** Longest wait for the response headers once the request is written, ms. */
+  readonly responseTimeout: number;
+  /** Longest gap between two body chunks of the response, ms. */
+  readonly bodyTimeout: number;
+}
+
+const CONNECT_CODES = new Set([
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EADDRNOTAVAIL',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+function phaseOf(err: Error, written: boolean, responded: boolean): FailurePhase {
+  const code = (err as { code?: string }).code ?? '';
+  if (responded) return 'responding';
+  if (!written || CONNECT_CODES.has(code)) return 'connect';
+  if (code === 'UND_ERR_HEADERS_TIMEOUT') return 'timeout';
+  return 'sent';
+}
+
+function toStrings(raw: Buffer[] | string[] | null): string[] {
+  if (raw === null) return [];
+  const out = new Array<string>(raw.length);
+  for (let i = 0; i < raw.length; i++) {
+    const v = raw[i]!;
+    out[i] = typeof v === 'string' ? v : v.toString('latin1');
+  }
+  return out;
+}
+
+/**
+ * An HTTP/1.1 member on an undici keep-alive pool (no pipelining: one request per connection at
+ * a time, as Java backends want). undici's `dispatch` writes the response straight into our
+ * handler, the cheapest path Node offers. The phase of a failure is known exactly: undici calls
+ * `onConnect` only when the request is about to be written on a connected socket, so an error
+ * before it means nothing was sent.
+ */
+export function createHttpMember(o: HttpMemberOptions): MemberTransport {
+  const pool = new Pool(o.origin, {
+    connections: o.maxConnections,
+    pipelining: 1,
+    connectTimeout: o.connectTimeout,
+    headersTimeout: o.responseTimeout,
+    bodyTimeout: o.bodyTimeout,
+    keepAliveTimeout: 4_000,
+    keepAliveTimeoutThreshold: 1_000,
+  });
+
+  function dispatch(
+    req: ForwardRequest,
+    h: ForwardHandler | UpgradeHandler,
+    upgrade: boolean,
+  ): (reason?: Error) => void {
+    let written = false;
+    let responded = false;
+    let abortNow: ((reason?: Error) => void) | undefined;
+    let aborted: Error | undefined;
+    let finished = false;
+    pool.dispatch(
+      {
+        path: req.path,
+        method: req.method,
+        headers: req.headers,
+        body: req.body,
+        upgrade: upgrade ? 'websocket' : null,
+      },
+      {
+        onConnect(abort: (reason?: Error) => void) {
+          if (aborted) {
+            abort(aborted);
+            return;
+          }
+          written = true;
+          abortNow = abort;
+        },
+        onHeaders(status: number, raw: Buffer[] | null, resume: () => void, statusText: string) {
+          responded = true;
+          return h.onResponse(status, statusText, toStrings(raw), resume);
+        },
+        onData(chunk: Buffer) {
+          return h.onData(chunk);
+        },
+        onComplete() {
+          finished = true;
+          h.onEnd();
+        },
+        onUpgrade(status: number, raw: Buffer[] | string[] | null, socket: Duplex) {
+          responded = true;
+          finished = true;
+          (h as UpgradeHandler).onUpgrade(status, toStrings(raw), socket);
+        },
+        onError(err: Error) {
+          if (finished) return;
+          finished = true;
+          h.onError(err, phaseOf(err, written, responded));
+        },
+      } as never,
+    );
+    return (reason?: Error) => {
+      if (finished) return;
+      aborted = reason ?? new Error('aborted');
+      abortNow?.(aborted);
+    };
+  }
+
+  return {
+    protocol: 'http',
+    forward: (req, h) => dispatch(req, h, false),
+    upgrade: (req, h) => dispatch(req, h, true),
+    close: () => pool.close(),
+    destroy: () => pool.destroy(),
+  };
+}

@@ -1,0 +1,522 @@
+import {
+  createServer,
+  STATUS_CODES,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+
+import type { Logger } from 'pino';
+
+import { decide } from './balancer/decide.js';
+import type { MemberState } from './balancer/member-state.js';
+import type { FailurePhase } from './balancer/retry.js';
+import type { ResolvedConfig } from './config/load.js';
+import { Exchange, type ExchangeRecord } from './exchange.js';
+import { readSmallBody } from './http/body.js';
+import { sendError, sendRawError } from './http/errors.js';
+import { requestHeaders } from './http/headers.js';
+import { createLogger, safePath } from './log.js';
+import type { MemberTransport } from './members/transport.js';
+import { createRequestIds } from './request-id.js';
+import { buildRuntime, type BalancerRuntime, type MemberRuntime, type Runtime } from './runtime.js';
+
+/** Options of {@link CohortProxy}. */
+export interface ProxyOptions {
+  /** The pino logger (default: JSON to stdout at the configured level). */
+  readonly logger?: Logger;
+  /** Clock for error periods and durations, ms (default `performance.now`). */
+  readonly now?: () => number;
+  /** Randomness for p2c (default `Math.random`). */
+  readonly random?: () => number;
+}
+
+/** Counters of a running proxy. */
+export interface ProxyStats {
+  requests: number;
+  inflight: number;
+  errors: number;
+  retries: number;
+  failovers: number;
+  upgrades: number;
+}
+
+function parseErrorStatus(code: string | undefined): number {
+  switch (code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return 431;
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return 408;
+    case 'HPE_INVALID_METHOD':
+      return 501;
+    default:
+      return 400;
+  }
+}
+
+/**
+ * The reverse proxy: an HTTP/1.1 front end (node:http, with strict parsing and the configured
+ * limits and timeouts) in front of the balancers of a configuration. `reload` swaps the
+ * configuration for new requests while requests in flight finish on the old one; `close` drains.
+ */
+export class CohortProxy {
+  /** The front-end server. */
+  readonly server: Server;
+  /** The logger. */
+  readonly log: Logger;
+  /** Running counters. */
+  readonly stats: ProxyStats = {
+    requests: 0,
+    inflight: 0,
+    errors: 0,
+    retries: 0,
+    failovers: 0,
+    upgrades: 0,
+  };
+  private runtime: Runtime;
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private readonly nextId = createRequestIds();
+  private closing = false;
+  private readonly drainWaiters: (() => void)[] = [];
+
+  /** Builds the proxy (does not listen yet). */
+  constructor(config: ResolvedConfig, options: ProxyOptions = {}) {
+    this.log = options.logger ?? createLogger(config.log.level);
+    this.now = options.now ?? (() => performance.now());
+    this.random = options.random ?? Math.random;
+    this.runtime = buildRuntime(config).runtime;
+    const l = config.limits;
+    const t = config.timeouts;
+    this.server = createServer(
+      {
+        maxHeaderSize: l.maxHeaderBytes,
+        requestTimeout: t.request,
+        headersTimeout: t.headers,
+        keepAliveTimeout: t.idle,
+        noDelay: true,
+        requireHostHeader: true,
+        // How often Node checks the header and request timeouts (its default is 30 s).
+        connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(t.headers / 4))),
+      },
+      (req, res) => this.onRequest(req, res),
+    );
+    this.server.maxHeadersCount = l.maxHeaders + 1;
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>
+      this.onClientError(err, socket),
+    );
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.onUpgrade(req, socket, head),
+    );
+  }
+
+  /** The configuration in use. */
+  get config(): ResolvedConfig {
+    return this.runtime.config;
+  }
+
+  /** Starts listening on the configured address (or `port` / `host` given here). */
+  listen(port = this.config.listen.port, host = this.config.listen.host): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve(this.server.address() as AddressInfo);
+      });
+    });
+  }
+
+  /**
+   * Uses a new configuration for new requests. Requests in flight finish on the members they
+   * started on; transports of members that are gone are closed once idle. The listen address,
+   * limits and front-end timeouts stay as they were at start (a restart changes them).
+   */
+  reload(config: ResolvedConfig): void {
+    const { runtime, retired } = buildRuntime(config, this.runtime);
+    this.runtime = runtime;
+    this.log.level = config.log.level;
+    this.retire(retired);
+    this.log.info(
+      { balancers: runtime.balancers.map((b) => b.name), retired: retired.length },
+      'configuration reloaded',
+    );
+  }
+
+  private retire(transports: MemberTransport[]): void {
+    for (const tr of transports) {
+      tr.close().catch((e: Error) =>
+        this.log.warn({ err: e.message }, 'closing a removed member failed'),
+      );
+    }
+  }
+
+  /**
+   * Stops accepting connections, lets requests in flight finish (at most `drainMs`, default the
+   * configured `timeouts.drain`), then closes every connection and member pool.
+   */
+  async close(drainMs = this.config.timeouts.drain): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    const closed = new Promise<void>((r) => this.server.close(() => r()));
+    this.server.closeIdleConnections();
+    const drained =
+      this.stats.inflight === 0
+        ? Promise.resolve()
+        : new Promise<void>((r) => this.drainWaiters.push(r));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([drained, new Promise<void>((r) => (timer = setTimeout(r, drainMs)))]);
+    clearTimeout(timer);
+    this.server.closeAllConnections();
+    await closed;
+    await Promise.allSettled(
+      this.runtime.balancers.flatMap((b) => b.members.map((m) => m.transport.destroy())),
+    );
+  }
+
+  private onDone = (r: ExchangeRecord): void => {
+    const s = this.stats;
+    s.inflight--;
+    if (r.retries > 0) s.retries += r.retries;
+    if (r.failover) s.failovers++;
+    if (r.status >= 500) s.errors++;
+    if (s.inflight === 0 && this.drainWaiters.length > 0)
+      for (const w of this.drainWaiters.splice(0)) w();
+    if (!this.runtime.config.log.access) return;
+    const rec = {
+      reqId: r.requestId,
+      balancer: r.balancer,
+      method: r.method,
+      path: safePath(r.target),
+      status: r.status,
+      bytes: r.bytes,
+      ms: Math.round(r.ms * 100) / 100,
+      member: r.member,
+      route: r.route,
+      sticky: r.sticky,
+      failover: r.failover,
+      retries: r.retries,
+    };
+    if (r.outcome === 'ok') this.log.info(rec, 'request');
+    else this.log.warn({ ...rec, outcome: r.outcome, error: r.error }, 'request failed');
+  };
+
+  private onMemberError = (
+    b: BalancerRuntime,
+    m: MemberRuntime,
+    err: Error,
+    phase: FailurePhase,
+    requestId: string,
+  ): void => {
+    this.log.warn(
+      {
+        reqId: requestId,
+        balancer: b.name,
+        member: m.config.route,
+        phase,
+        code: (err as NodeJS.ErrnoException).code,
+        err: err.message,
+      },
+      phase === 'connect' || phase === 'sent' ? 'member failed; marked in error' : 'member failed',
+    );
+  };
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const rt = this.runtime;
+    const cfg = rt.config;
+    const id = this.nextId();
+    const ridHeader = 'X-Request-Id';
+    this.stats.requests++;
+    const early = (status: number, detail: string): void => {
+      this.stats.errors++;
+      const close =
+        req.headers['content-length'] !== undefined ||
+        req.headers['transfer-encoding'] !== undefined;
+      sendError(res, status, id, ridHeader, detail, undefined, close);
+      this.log.warn(
+        { reqId: id, method: req.method, path: safePath(req.url ?? ''), status },
+        detail,
+      );
+    };
+    if (req.httpVersionMajor !== 1) return early(505, 'only HTTP/1.x is supported');
+    const url = req.url!;
+    if (url.length > cfg.limits.maxRequestLineBytes) return early(414, 'request target too long');
+    if (req.rawHeaders.length > cfg.limits.maxHeaders * 2)
+      return early(431, 'too many header fields');
+    if (url.charCodeAt(0) !== 0x2f /* / */)
+      return early(400, 'request target must be in origin form (/path)');
+    const te = req.headers['transfer-encoding'];
+    if (te !== undefined && te.toLowerCase() !== 'chunked')
+      return early(501, 'only the chunked transfer coding is supported');
+    const clHeader = req.headers['content-length'];
+    const cl = clHeader === undefined ? undefined : Number(clHeader);
+    if (cl !== undefined && cl > cfg.limits.maxBodyBytes)
+      return early(413, `request body larger than ${cfg.limits.maxBodyBytes} bytes`);
+    if (this.closing) res.setHeader('Connection', 'close');
+    const b = rt.route(req.headers.host, url);
+    if (!b) return early(404, 'no balancer serves this host and path');
+
+    const routes = b.readRoutes(url, req.headers.cookie);
+    const hashKey = this.hashKeyOf(b, req);
+    const clientOrigin = `http://${req.headers.host ?? `${req.socket.localAddress}:${req.socket.localPort}`}`;
+    this.stats.inflight++;
+    const env = {
+      now: this.now,
+      random: this.random,
+      requestIdHeader: b.config.headers.requestId,
+      maxBodyBytes: cfg.limits.maxBodyBytes,
+      onDone: this.onDone,
+      onMemberError: this.onMemberError,
+    };
+    const hasBody = te !== undefined || (cl !== undefined && cl > 0);
+    if (!hasBody) {
+      new Exchange(
+        env,
+        b,
+        req,
+        res,
+        id,
+        routes.owner,
+        routes.pin,
+        hashKey,
+        null,
+        clientOrigin,
+      ).attempt();
+    } else if (cl !== undefined && cl <= b.config.retryBodyCap) {
+      const ex = new Exchange(
+        env,
+        b,
+        req,
+        res,
+        id,
+        routes.owner,
+        routes.pin,
+        hashKey,
+        null,
+        clientOrigin,
+      );
+      void readSmallBody(req, cl).then((buf) => {
+        if (buf === undefined) {
+          ex.reply(400, 'the request body ended before its Content-Length', undefined, true);
+          return;
+        }
+        ex.startWith(buf);
+      });
+    } else {
+      new Exchange(
+        env,
+        b,
+        req,
+        res,
+        id,
+        routes.owner,
+        routes.pin,
+        hashKey,
+        'stream',
+        clientOrigin,
+      ).attempt();
+    }
+  }
+
+  private hashKeyOf(b: BalancerRuntime, req: IncomingMessage): string | undefined {
+    if (b.config.method !== 'hash') return undefined;
+    const k = b.config.hashKey;
+    const source = k?.source ?? 'client';
+    if (source === 'client') return req.socket.remoteAddress;
+    if (source === 'header') {
+      const v = req.headers[k!.name!.toLowerCase()];
+      return Array.isArray(v) ? v[0] : v;
+    }
+    const cookie = req.headers.cookie;
+    if (!cookie) return undefined;
+    const name = k!.name! + '=';
+    for (const part of cookie.split(';')) {
+      const p = part.trim();
+      if (p.startsWith(name)) return p.slice(name.length);
+    }
+    return undefined;
+  }
+
+  private onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const status = parseErrorStatus(err.code);
+    const id = this.nextId();
+    this.stats.errors++;
+    this.log.warn({ reqId: id, code: err.code, status }, 'bad request refused');
+    sendRawError(socket, status, id, 'X-Request-Id', STATUS_CODES[status] ?? 'Bad Request');
+  }
+
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const rt = this.runtime;
+    const id = this.nextId();
+    this.stats.requests++;
+    socket.on('error', () => socket.destroy());
+    const b = rt.route(req.headers.host, req.url ?? '/');
+    if (!b || (req.headers.upgrade ?? '').toLowerCase() !== 'websocket' || req.method !== 'GET') {
+      sendRawError(
+        socket,
+        b ? 400 : 404,
+        id,
+        'X-Request-Id',
+        b
+          ? 'only WebSocket upgrades of GET requests are proxied'
+          : 'no balancer serves this host and path',
+      );
+      return;
+    }
+    const routes = b.readRoutes(req.url!, req.headers.cookie);
+    const tried = new Set<MemberState>();
+    const started = this.now();
+    const attempt = (): void => {
+      const d = decide(b.view, {
+        owner: routes.owner,
+        pin: routes.pin,
+        now: this.now(),
+        random: this.random,
+        tried,
+        hashKey: this.hashKeyOf(b, req),
+      });
+      if (!d.member) {
+        sendRawError(
+          socket,
+          503,
+          id,
+          'X-Request-Id',
+          'no member of this balancer can take the request',
+        );
+        return;
+      }
+      const m = b.byState.get(d.member)!;
+      if (!m.transport.upgrade) {
+        this.log.warn(
+          { reqId: id, balancer: b.name, member: m.config.route },
+          'WebSocket upgrade routed to an AJP member',
+        );
+        sendRawError(
+          socket,
+          501,
+          id,
+          'X-Request-Id',
+          'this session lives on an AJP member, and AJP cannot carry WebSocket',
+        );
+        return;
+      }
+      tried.add(d.member);
+      const h = b.config.headers;
+      const s = req.socket;
+      const headers = requestHeaders(req.rawHeaders, {
+        clientIp: s.remoteAddress ?? '',
+        proto: 'http',
+        host: req.headers.host,
+        localPort: s.localPort ?? 0,
+        memberHost: m.hostPort,
+        requestId: id,
+        requestIdHeader: h.requestId,
+        preserveHost: h.preserveHost,
+        xForwarded: h.xForwarded,
+        forwarded: h.forwarded,
+        via: h.via,
+      });
+      let relayed = false;
+      m.state.inflight++;
+      const abort = m.transport.upgrade(
+        {
+          method: 'GET',
+          path: req.url!,
+          headers,
+          body: null,
+          clientIp: s.remoteAddress ?? '',
+          clientPort: s.remotePort ?? 0,
+          localIp: s.localAddress ?? '',
+          localPort: s.localPort ?? 0,
+          host: req.headers.host,
+        },
+        {
+          onUpgrade: (status, raw, memberSocket) => {
+            let text = `HTTP/1.1 ${status} Switching Protocols\r\n`;
+            for (let i = 0; i < raw.length; i += 2) {
+              const n = raw[i]!.toLowerCase();
+              if (n === 'keep-alive' || n === 'transfer-encoding') continue;
+              text += `${raw[i]}: ${raw[i + 1]}\r\n`;
+            }
+            socket.write(text + '\r\n');
+            if (head.length > 0) memberSocket.write(head);
+            this.stats.upgrades++;
+            const end = () => {
+              m.state.inflight--;
+              memberSocket.destroy();
+              socket.destroy();
+            };
+            let ended = false;
+            const once = () => {
+              if (!ended) {
+                ended = true;
+                end();
+              }
+            };
+            memberSocket.on('error', once).on('close', once);
+            socket.on('close', once);
+            socket.pipe(memberSocket);
+            memberSocket.pipe(socket);
+            this.log.info(
+              {
+                reqId: id,
+                balancer: b.name,
+                member: m.config.route,
+                status: 101,
+                route: routes.owner,
+                ms: this.now() - started,
+              },
+              'websocket',
+            );
+          },
+          onResponse: (status, statusText, raw) => {
+            relayed = true;
+            let text = `HTTP/1.1 ${status} ${statusText || STATUS_CODES[status] || ''}\r\n`;
+            for (let i = 0; i < raw.length; i += 2) {
+              const n = raw[i]!.toLowerCase();
+              if (
+                n === 'connection' ||
+                n === 'keep-alive' ||
+                n === 'transfer-encoding' ||
+                n === 'content-length'
+              )
+                continue;
+              text += `${raw[i]}: ${raw[i + 1]}\r\n`;
+            }
+            socket.write(text + 'Connection: close\r\n\r\n');
+            return true;
+          },
+          onData: (chunk) => socket.write(chunk),
+          onEnd: () => {
+            m.state.inflight--;
+            socket.end();
+          },
+          onError: (err, phase) => {
+            m.state.inflight--;
+            this.onMemberError(b, m, err, phase, id);
+            if (phase === 'connect') {
+              m.state.errorUntil = this.now() + b.config.retry;
+              if (tried.size < b.config.maxAttempts) return attempt();
+            }
+            if (relayed) socket.destroy();
+            else
+              sendRawError(
+                socket,
+                phase === 'timeout' ? 504 : 502,
+                id,
+                'X-Request-Id',
+                'the member failed the WebSocket handshake',
+              );
+          },
+        },
+      );
+      socket.once('close', () => abort());
+    };
+    attempt();
+  }
+}
