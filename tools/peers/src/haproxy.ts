@@ -6,7 +6,7 @@ import { hostPort, resolveHttpBackends, type HttpBackend } from './backends.js';
 import { PeerError } from './errors.js';
 import { needBinary } from './missing.js';
 import { discardRunDir, makeRunDir } from './paths.js';
-import { launch, type PeerHandle } from './peer-process.js';
+import { extendHandle, launch, type PeerHandle } from './peer-process.js';
 import { freePort, isPortOpen } from './ports.js';
 import { checkPort } from './validate.js';
 
@@ -93,5 +93,5 @@ export async function startHaproxy(opts: HaproxyOptions): Promise<HaproxyHandle>
     readyTimeoutMs: opts.readyTimeoutMs ?? 10_000,
     stopTimeoutMs: opts.stopTimeoutMs ?? 10_000,
   });
-  return { ...handle, port, url: `http://127.0.0.1:${port}` };
+  return extendHandle(handle, { port, url: `http://127.0.0.1:${port}` });
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import { PeerError } from './errors.js';
 import { discardRunDir, makeRunDir } from './paths.js';
-import { launch, type PeerHandle } from './peer-process.js';
+import { extendHandle, launch, type PeerHandle } from './peer-process.js';
 import { freePort, isPortOpen } from './ports.js';
 import { checkPort, checkRoute } from './validate.js';
 
@@ -255,12 +255,11 @@ export async function startHttpd(opts: HttpdOptions): Promise<HttpdHandle> {
     readyTimeoutMs: opts.readyTimeoutMs ?? 10_000,
     stopTimeoutMs: opts.stopTimeoutMs ?? 10_000,
   });
-  return {
-    ...handle,
+  return extendHandle(handle, {
     port,
     url: `http://127.0.0.1:${port}`,
     mode: opts.mode,
     balancer,
     configFile,
-  };
+  });
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { PeerError } from './errors.js';
 import { needBinary } from './missing.js';
 import { makeRunDir } from './paths.js';
-import { launch, type PeerHandle } from './peer-process.js';
+import { extendHandle, launch, type PeerHandle } from './peer-process.js';
 import { freePort } from './ports.js';
 import { tcpExchange } from './tcp.js';
 import { checkPort } from './validate.js';
@@ -87,5 +87,5 @@ export async function startMemcached(opts: MemcachedOptions = {}): Promise<Memca
     readyTimeoutMs: opts.readyTimeoutMs ?? 10_000,
     stopTimeoutMs: opts.stopTimeoutMs ?? 10_000,
   });
-  return { ...handle, port, address: `127.0.0.1:${port}` };
+  return extendHandle(handle, { port, address: `127.0.0.1:${port}` });
 }

@@ -6,7 +6,7 @@ import { hostPort, resolveHttpBackends, type HttpBackend } from './backends.js';
 import { PeerError } from './errors.js';
 import { needBinary } from './missing.js';
 import { discardRunDir, makeRunDir } from './paths.js';
-import { launch, type PeerHandle } from './peer-process.js';
+import { extendHandle, launch, type PeerHandle } from './peer-process.js';
 import { freePorts, isPortOpen } from './ports.js';
 import { checkPort, checkRelativePaths } from './validate.js';
 
@@ -150,12 +150,11 @@ ${servers.join('\n')}
     readyTimeoutMs: opts.readyTimeoutMs ?? 10_000,
     stopTimeoutMs: opts.stopTimeoutMs ?? 10_000,
   });
-  return {
-    ...handle,
+  return extendHandle(handle, {
     port,
     url: port === undefined ? undefined : `http://127.0.0.1:${port}`,
     staticPort,
     staticUrl: staticPort === undefined ? undefined : `http://127.0.0.1:${staticPort}`,
     staticRoot,
-  };
+  });
 }

@@ -3,14 +3,14 @@ import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
 
 import { PeerError } from './errors.js';
 import { sleep } from './ports.js';
-import { processStartTime, stopProcess } from './pids.js';
+import { isRunning, processStartTime, signal, stopProcess, waitGone } from './pids.js';
 import { register, unregister } from './registry.js';
 
 /** What every started peer returns, plus its own ports. */
 export interface PeerHandle {
   /** Peer kind: `tomcat`, `httpd`, `haproxy`, `nginx`, `pen`, `redis`, `memcached`. */
   readonly kind: string;
-  /** PID of the peer's main process (a process group leader). */
+  /** PID of the peer's main process (a process group leader); changes on restart(). */
   readonly pid: number;
   /** The run directory holding its configuration and logs. */
   readonly dir: string;
@@ -18,11 +18,24 @@ export interface PeerHandle {
   readonly logFile: string;
   /** The address it listens on: always 127.0.0.1. */
   readonly host: '127.0.0.1';
+  /** Whether its process is alive right now. */
+  readonly running: boolean;
   /**
-   * Stops it: the graceful signal, then SIGKILL after the timeout; resolves once the process is
-   * gone. Removes the run directory unless COHORT_PEERS_KEEP=1. Safe to call more than once.
+   * Stops it for good: the graceful signal, then SIGKILL after the timeout; resolves once the
+   * process is gone. Removes the run directory unless COHORT_PEERS_KEEP=1. Safe to call more
+   * than once.
    */
   stop(): Promise<void>;
+  /**
+   * Crashes it: SIGKILL to its process group, no graceful shutdown (for failover tests).
+   * Resolves once it is gone. The run directory stays, so restart() can bring it back.
+   */
+  kill(): Promise<void>;
+  /**
+   * Starts it again from the same directory, configuration and ports (stopping it gracefully
+   * first if it still runs) and waits until it is ready. Rejects after stop().
+   */
+  restart(): Promise<void>;
 }
 
 /** How to launch one peer process and tell when it is ready. */
@@ -52,6 +65,14 @@ export function tailFile(file: string, lines = 30): string {
   }
 }
 
+/** Merges a base handle with peer-specific fields, keeping the base's getters live. */
+export function extendHandle<B extends PeerHandle, E extends object>(base: B, extra: E): B & E {
+  return Object.defineProperties(
+    {},
+    { ...Object.getOwnPropertyDescriptors(base), ...Object.getOwnPropertyDescriptors(extra) },
+  ) as B & E;
+}
+
 /**
  * Spawns a peer in the foreground as the leader of its own process group (so a Ctrl-C in the
  * terminal reaches only the test runner, whose handlers stop the peer), with stdout and stderr
@@ -67,34 +88,10 @@ export async function launch(spec: LaunchSpec): Promise<PeerHandle> {
     if (v === undefined) delete env[k];
     else env[k] = v;
   }
-  const fd = openSync(spec.logFile, 'a');
-  let child;
-  try {
-    child = spawn(spec.command, spec.args, {
-      cwd: spec.dir,
-      env,
-      detached: true,
-      stdio: ['ignore', fd, fd],
-    });
-  } finally {
-    closeSync(fd);
-  }
-  const spawnError = await new Promise<Error | undefined>((resolve) => {
-    child.once('spawn', () => resolve(undefined));
-    child.once('error', (e) => resolve(e));
-  });
-  if (spawnError !== undefined || child.pid === undefined) {
-    throw new PeerError('SPAWN_FAILED', name, `cannot run ${spec.command}: ${spawnError?.message}`);
-  }
-  child.unref();
-  const pid = child.pid;
-  let exited: string | undefined;
-  child.once('exit', (code, sig) => {
-    exited = sig ? `signal ${sig}` : `exit code ${code}`;
-  });
-  const startTime = processStartTime(pid);
-
+  let pid = 0;
+  let startTime: string | undefined;
   let stopping: Promise<void> | undefined;
+
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       const graceful = await stopProcess(pid, spec.stopTimeoutMs, stopSignal, startTime);
@@ -110,41 +107,99 @@ export async function launch(spec: LaunchSpec): Promise<PeerHandle> {
     return stopping;
   };
 
-  register(
-    spec.dir,
-    {
-      kind: spec.kind,
-      label: spec.label,
-      pid,
-      startTime,
-      ownerPid: process.pid,
-      ownerStartTime: processStartTime(process.pid),
-      stopSignal,
-    },
-    stop,
-  );
+  /** One spawn + wait-until-ready; on failure the process is gone and the error thrown. */
+  const spawnReady = async (): Promise<void> => {
+    const fd = openSync(spec.logFile, 'a');
+    let child;
+    try {
+      child = spawn(spec.command, spec.args, {
+        cwd: spec.dir,
+        env,
+        detached: true,
+        stdio: ['ignore', fd, fd],
+      });
+    } finally {
+      closeSync(fd);
+    }
+    const spawnError = await new Promise<Error | undefined>((resolve) => {
+      child.once('spawn', () => resolve(undefined));
+      child.once('error', (e) => resolve(e));
+    });
+    if (spawnError !== undefined || child.pid === undefined) {
+      throw new PeerError(
+        'SPAWN_FAILED',
+        name,
+        `cannot run ${spec.command}: ${spawnError?.message}`,
+      );
+    }
+    child.unref();
+    pid = child.pid;
+    // Per spawn: a previous (killed) process may report its exit only now.
+    let exited: string | undefined;
+    child.once('exit', (code, sig) => {
+      exited = sig ? `signal ${sig}` : `exit code ${code}`;
+    });
+    startTime = processStartTime(pid);
+    register(
+      spec.dir,
+      {
+        kind: spec.kind,
+        label: spec.label,
+        pid,
+        startTime,
+        ownerPid: process.pid,
+        ownerStartTime: processStartTime(process.pid),
+        stopSignal,
+      },
+      stop,
+    );
+    const end = Date.now() + spec.readyTimeoutMs;
+    for (;;) {
+      if (exited !== undefined) {
+        const tail = tailFile(spec.logFile);
+        throw new PeerError('EXITED_EARLY', name, `exited before it was ready (${exited})`, tail);
+      }
+      if (await spec.ready()) return;
+      if (Date.now() >= end) {
+        const tail = tailFile(spec.logFile);
+        await stopProcess(pid, spec.stopTimeoutMs, stopSignal, startTime);
+        throw new PeerError('NOT_READY', name, `not ready within ${spec.readyTimeoutMs} ms`, tail);
+      }
+      await sleep(50);
+    }
+  };
 
-  const end = Date.now() + spec.readyTimeoutMs;
-  for (;;) {
-    if (exited !== undefined) {
-      const tail = tailFile(spec.logFile);
-      await stop().catch(() => undefined);
-      throw new PeerError('EXITED_EARLY', name, `exited before it was ready (${exited})`, tail);
-    }
-    if (await spec.ready()) break;
-    if (Date.now() >= end) {
-      const tail = tailFile(spec.logFile);
-      await stop().catch(() => undefined);
-      throw new PeerError('NOT_READY', name, `not ready within ${spec.readyTimeoutMs} ms`, tail);
-    }
-    await sleep(50);
+  try {
+    await spawnReady();
+  } catch (e) {
+    await stop().catch(() => undefined);
+    throw e;
   }
+
+  const kill = async (): Promise<void> => {
+    signal(-pid, 'SIGKILL');
+    signal(pid, 'SIGKILL');
+    await waitGone(pid, 5000, startTime);
+  };
+  const restart = async (): Promise<void> => {
+    if (stopping)
+      throw new PeerError('BAD_OPTION', name, 'restart() after stop(): start a new one');
+    await stopProcess(pid, spec.stopTimeoutMs, stopSignal, startTime);
+    await spawnReady();
+  };
   return {
     kind: spec.kind,
-    pid,
+    get pid() {
+      return pid;
+    },
     dir: spec.dir,
     logFile: spec.logFile,
     host: '127.0.0.1',
+    get running() {
+      return isRunning(pid, startTime);
+    },
     stop,
+    kill,
+    restart,
   };
 }

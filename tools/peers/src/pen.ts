@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { hostPort, resolveHttpBackends, type HttpBackend } from './backends.js';
 import { needBinary } from './missing.js';
 import { makeRunDir } from './paths.js';
-import { launch, type PeerHandle } from './peer-process.js';
+import { extendHandle, launch, type PeerHandle } from './peer-process.js';
 import { freePort, isPortOpen } from './ports.js';
 import { checkPort } from './validate.js';
 
@@ -60,5 +60,5 @@ export async function startPen(opts: PenOptions): Promise<PenHandle> {
     readyTimeoutMs: opts.readyTimeoutMs ?? 10_000,
     stopTimeoutMs: opts.stopTimeoutMs ?? 10_000,
   });
-  return { ...handle, port, url: `http://127.0.0.1:${port}` };
+  return extendHandle(handle, { port, url: `http://127.0.0.1:${port}` });
 }

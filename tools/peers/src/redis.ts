@@ -2,7 +2,7 @@ import { join } from 'node:path';
 
 import { needBinary } from './missing.js';
 import { makeRunDir } from './paths.js';
-import { launch, type PeerHandle } from './peer-process.js';
+import { extendHandle, launch, type PeerHandle } from './peer-process.js';
 import { freePort } from './ports.js';
 import { tcpExchange } from './tcp.js';
 import { checkPort } from './validate.js';
@@ -80,5 +80,5 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisHandle> 
     readyTimeoutMs: opts.readyTimeoutMs ?? 10_000,
     stopTimeoutMs: opts.stopTimeoutMs ?? 10_000,
   });
-  return { ...handle, port, url: `redis://127.0.0.1:${port}` };
+  return extendHandle(handle, { port, url: `redis://127.0.0.1:${port}` });
 }

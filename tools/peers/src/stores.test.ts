@@ -9,7 +9,7 @@ import { withPeer } from './scope.js';
 import { tcpExchange } from './tcp.js';
 
 describe.skipIf(requirePeers(['redis-server'], 'redis').skip)('redis', () => {
-  it('answers PONG, stores a value, and stops', async () => {
+  it('answers PONG, stores a value, survives kill + restart, and stops', async () => {
     const r = await startRedis();
     try {
       expect(await tcpExchange(r.port, 'PING\r\n', (s) => s.endsWith('\r\n'))).toBe('+PONG\r\n');
@@ -17,10 +17,20 @@ describe.skipIf(requirePeers(['redis-server'], 'redis').skip)('redis', () => {
         s.endsWith('hello\r\n'),
       );
       expect(answer).toBe('+OK\r\n$5\r\nhello\r\n');
+      // A crash and a restart on the same port, from the same directory.
+      const before = r.pid;
+      await r.kill();
+      expect(r.running).toBe(false);
+      expect(await isPortOpen(r.port)).toBe(false);
+      await r.restart();
+      expect(r.pid).not.toBe(before);
+      expect(r.running).toBe(true);
+      expect(await tcpExchange(r.port, 'PING\r\n', (s) => s.endsWith('\r\n'))).toBe('+PONG\r\n');
     } finally {
       await r.stop();
     }
     expect(isRunning(r.pid)).toBe(false);
+    await expect(r.restart()).rejects.toMatchObject({ code: 'BAD_OPTION' });
     expect(await isPortOpen(r.port)).toBe(false);
   });
 });

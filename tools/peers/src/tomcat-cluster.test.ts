@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpGet } from './http.js';
 import { requirePeers } from './require.js';
 import { PeerScope } from './scope.js';
-import { startTomcats, type TomcatHandle } from './tomcat.js';
+import { startTomcats, waitForClusterMembers, type TomcatHandle } from './tomcat.js';
 
 /** One request to index.jsp with an optional cookie: the parsed line and the cookie to use next. */
 async function hit(
@@ -24,6 +24,7 @@ describe.skipIf(requirePeers(['tomcat10'], 'tomcat-cluster.test').skip)(
     const peers = new PeerScope();
     let tc1: TomcatHandle;
     let tc2: TomcatHandle;
+    let cookie = '';
     beforeAll(async () => {
       [tc1, tc2] = (await peers.track(startTomcats(['tc1', 'tc2'], { cluster: true }))) as [
         TomcatHandle,
@@ -51,6 +52,22 @@ describe.skipIf(requirePeers(['tomcat10'], 'tomcat-cluster.test').skip)(
       expect(c.id).toBe(a.id.replace(/\.tc1$/, '.tc2'));
       const d = await hit(tc1, c.cookie);
       expect([d.n, d.node]).toEqual([4, 'tc1']);
+      cookie = d.cookie;
+    });
+
+    it('survives a crash of tc1 and hands the session back after its restart', async () => {
+      const oldPid = tc1.pid;
+      await tc1.kill();
+      expect(tc1.running).toBe(false);
+      const e = await hit(tc2, cookie);
+      expect([e.n, e.node]).toEqual([5, 'tc2']);
+      const joined = tc2.countLog(/SimpleTcpCluster\.memberAdded/);
+      await tc1.restart();
+      expect(tc1.pid).not.toBe(oldPid);
+      // The survivor re-admits the restarted node at its next heartbeat (tomcat-cluster.md §5.5).
+      await waitForClusterMembers(tc2, joined + 1);
+      const f = await hit(tc1, e.cookie);
+      expect([f.n, f.node]).toEqual([6, 'tc1']);
     });
   },
 );

@@ -4,7 +4,7 @@ import { dirname, join, normalize } from 'node:path';
 
 import { PeerError } from './errors.js';
 import { makeRunDir, packageRoot } from './paths.js';
-import { launch, type PeerHandle } from './peer-process.js';
+import { extendHandle, launch, type PeerHandle } from './peer-process.js';
 import { answersHttp } from './http.js';
 import { freePorts, isPortOpen, sleep } from './ports.js';
 import {
@@ -189,8 +189,7 @@ export async function startTomcat(opts: TomcatOptions): Promise<TomcatHandle> {
     readyTimeoutMs: opts.readyTimeoutMs ?? 60_000,
     stopTimeoutMs: opts.stopTimeoutMs ?? 15_000,
   });
-  return {
-    ...handle,
+  return extendHandle(handle, {
     route: opts.route,
     httpPort,
     ajpPort,
@@ -210,7 +209,7 @@ export async function startTomcat(opts: TomcatOptions): Promise<TomcatHandle> {
       );
       return text.match(re)?.length ?? 0;
     },
-  };
+  });
 }
 
 /** Options of {@link startTomcats}: those of startTomcat except the per-node route and ports. */
