@@ -330,7 +330,7 @@ export class TrackedSession {
     if (!principalsEqual(this.#principal, base.principal))
       ops.push({ op: 'setPrincipal', principal: this.#principal });
     if (this.#touched) ops.push({ op: 'touch', at: this.#lastAccessedAt });
-    const delta = createDelta(base.key, base.version, ops);
-    return { delta: delta.ops.length > 0 ? delta : null, errors };
+    if (ops.length === 0) return { delta: null, errors };
+    return { delta: createDelta(base.key, base.version, ops), errors };
   }
 }
