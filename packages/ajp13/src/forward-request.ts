@@ -143,8 +143,9 @@ export function encodeForwardRequest(req: ForwardRequest, options: EncodeOptions
   const headers = req.headers;
   w.u16(headers.length, 'num_headers');
   for (let i = 0; i < headers.length; i++) {
+    w.index = i;
     const [name, value] = headers[i]!;
-    const hc = REQUEST_HEADER_CODES.get(name.toLowerCase());
+    const hc = REQUEST_HEADER_CODES.get(name) ?? REQUEST_HEADER_CODES.get(name.toLowerCase());
     if (hc !== undefined) w.u16(hc, 'header_name');
     else {
       if (name.length === 0 || /[^!#$%&'*+\-.^_`|~0-9A-Za-z]/.test(name))
@@ -153,9 +154,9 @@ export function encodeForwardRequest(req: ForwardRequest, options: EncodeOptions
           field: `header[${i}].name`,
           expected: 'an HTTP token',
         });
-      w.string(name, `header[${i}].name`);
+      w.string(name, 'header[].name');
     }
-    w.string(value, `header[${i}].value`);
+    w.string(value, 'header[].value');
   }
   const a = req.attributes;
   attrString(w, Attribute.CONTEXT, a.context, 'context');
@@ -248,6 +249,7 @@ export function decodeForwardRequestPayload(
   const headers: AjpHeader[] = new Array<AjpHeader>(n);
   let contentLength: number | null = null;
   for (let i = 0; i < n; i++) {
+    r.index = i;
     const npos = r.pos;
     const peek = r.peekU16('header_name');
     let name: string;
@@ -266,13 +268,13 @@ export function decodeForwardRequestPayload(
       name = REQUEST_HEADERS[idx]!;
       isCL = idx === 7;
     } else {
-      name = r.requiredString(`header[${i}].name`);
+      name = r.requiredString('header[].name');
       if (name.length === 0)
-        r.fail('EMPTY_NOT_ALLOWED', 'empty header name', `header[${i}].name`, 'a name', npos);
+        r.fail('EMPTY_NOT_ALLOWED', 'empty header name', 'header[].name', 'a name', npos);
       isCL = name.length === 14 && name.toLowerCase() === 'content-length';
     }
     const vpos = r.pos;
-    const value = r.requiredString(`header[${i}].value`);
+    const value = r.requiredString('header[].value');
     if (isCL) {
       if (contentLength !== null)
         r.fail(

@@ -2,6 +2,9 @@ import { AjpProtocolError } from './errors.js';
 import { MAX_PACKET_SIZE } from './constants.js';
 
 const scratch = Buffer.allocUnsafe(MAX_PACKET_SIZE);
+/** Anything that needs the careful per-char path: NUL, CR, LF or a char above 0xFF. */
+const SUSPECT = /[\0\r\n\u0100-\uffff]/;
+const SUSPECT_NL_OK = /[\0\u0100-\uffff]/;
 
 /**
  * Writes one packet into a shared scratch buffer, refusing to go past the packet size, then copies
@@ -11,6 +14,8 @@ const scratch = Buffer.allocUnsafe(MAX_PACKET_SIZE);
  */
 export class PacketWriter {
   pos = 4;
+  /** Replaces `[]` in field names of errors (set per header, so no name is built unless needed). */
+  index = 0;
   private readonly buf = scratch;
 
   /**
@@ -31,7 +36,7 @@ export class PacketWriter {
         `message does not fit in a packet of ${this.packetSize} bytes`,
         {
           messageType: this.messageType,
-          field,
+          field: this.name(field),
           offset: this.pos,
           expected: `at most ${this.packetSize - 4} payload bytes`,
         },
@@ -49,7 +54,7 @@ export class PacketWriter {
     if (!Number.isInteger(v) || v < 0 || v > 0xffff)
       throw new AjpProtocolError('INVALID_VALUE', `${String(v)} is not a 16-bit unsigned integer`, {
         messageType: this.messageType,
-        field,
+        field: this.name(field),
         expected: 'an integer in 0…65535',
       });
     this.room(2, field);
@@ -75,6 +80,16 @@ export class PacketWriter {
       const n = v.length;
       let wide = false;
       this.room(n + 3, field);
+      if (n > 16 && !(allowNewlines ? SUSPECT_NL_OK : SUSPECT).test(v)) {
+        // the common case: plain latin1 text, checked by one regex scan and written natively
+        buf.write(v, p, n, 'latin1');
+        p += n;
+        buf[start] = n >>> 8;
+        buf[start + 1] = n & 0xff;
+        buf[p] = 0;
+        this.pos = p + 1;
+        return;
+      }
       for (let i = 0; i < n; i++) {
         const c = v.charCodeAt(i);
         if (c === 0 || ((c === 10 || c === 13) && !allowNewlines)) this.badChar(c, field, i);
@@ -107,7 +122,7 @@ export class PacketWriter {
     if (len >= 0xffff)
       throw new AjpProtocolError('MESSAGE_TOO_LARGE', `string of ${len} bytes`, {
         messageType: this.messageType,
-        field,
+        field: this.name(field),
         expected: 'at most 65534 bytes',
       });
     buf[start] = len >>> 8;
@@ -116,11 +131,15 @@ export class PacketWriter {
     this.pos = p + 1;
   }
 
+  private name(field: string): string {
+    return field.replace('[]', `[${this.index}]`);
+  }
+
   private badChar(c: number, field: string, index: number): never {
     const name = c === 0 ? 'NUL' : c === 10 ? 'LF' : 'CR';
     throw new AjpProtocolError('INVALID_VALUE', `${name} character at index ${index}`, {
       messageType: this.messageType,
-      field,
+      field: this.name(field),
       expected: 'no NUL, CR or LF',
     });
   }

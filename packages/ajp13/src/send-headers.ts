@@ -36,6 +36,7 @@ export function encodeSendHeaders(msg: SendHeaders, options: EncodeOptions = {})
   w.string(msg.reason, 'http_status_msg');
   w.u16(msg.headers.length, 'num_headers');
   for (let i = 0; i < msg.headers.length; i++) {
+    w.index = i;
     const [name, value] = msg.headers[i]!;
     const code = RESPONSE_HEADER_CODES.get(name.toLowerCase());
     if (code !== undefined) w.u16(code, 'header_name');
@@ -46,9 +47,9 @@ export function encodeSendHeaders(msg: SendHeaders, options: EncodeOptions = {})
           field: `header[${i}].name`,
           expected: 'an HTTP token',
         });
-      w.string(name, `header[${i}].name`);
+      w.string(name, 'header[].name');
     }
-    w.string(value, `header[${i}].value`);
+    w.string(value, 'header[].value');
   }
   return w.finish();
 }
@@ -71,6 +72,7 @@ export function decodeSendHeadersPayload(
   const n = r.u16('num_headers');
   const headers: AjpHeader[] = [];
   for (let i = 0; i < n; i++) {
+    r.index = i;
     const npos = r.pos;
     const peek = r.peekU16('header_name');
     let name: string;
@@ -87,11 +89,11 @@ export function decodeSendHeadersPayload(
         );
       name = RESPONSE_HEADERS[idx]!;
     } else {
-      name = r.requiredString(`header[${i}].name`);
+      name = r.requiredString('header[].name');
       if (name.length === 0)
-        r.fail('EMPTY_NOT_ALLOWED', 'empty header name', `header[${i}].name`, 'a name', npos);
+        r.fail('EMPTY_NOT_ALLOWED', 'empty header name', 'header[].name', 'a name', npos);
     }
-    headers.push([name, r.requiredString(`header[${i}].value`)]);
+    headers.push([name, r.requiredString('header[].value')]);
   }
   r.finish();
   return { status, reason, headers };
