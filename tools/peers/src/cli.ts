@@ -15,7 +15,7 @@ import type { PeerHandle } from './peer-process.js';
 import { startPen } from './pen.js';
 import { startRedis } from './redis.js';
 import { killLeftovers, stopAll } from './registry.js';
-import { startTomcats } from './tomcat.js';
+import { startTomcats, TOMCAT_BENCH_JAVA_OPTS } from './tomcat.js';
 import type { HttpBackend } from './backends.js';
 
 const USAGE = `cohort-peers: install, start and stop the real peers cohort tests against.
@@ -27,6 +27,7 @@ const USAGE = `cohort-peers: install, start and stop the real peers cohort tests
 
 start:
   tomcat   --route R [--route R2 ...] [--cluster] [--async] [--secret S] [--with-httpd jk|proxy_ajp]
+           [--bench]  (full JIT for benchmarks instead of the fast-starting test JVM options)
   httpd    --mode jk|proxy_ajp --backend HOST:PORT:ROUTE[:SECRET] ... [--port N] [--no-balancer]
   haproxy  --backend HOST:PORT ... [--port N]
   nginx    [--backend HOST:PORT ...] [--static DIR] [--port N] [--static-port N]
@@ -85,6 +86,7 @@ async function start(kind: string | undefined, args: string[]): Promise<void> {
       async: { type: 'boolean' },
       secret: { type: 'string' },
       'with-httpd': { type: 'string' },
+      bench: { type: 'boolean' },
       mode: { type: 'string' },
       backend: { type: 'string', multiple: true },
       port: { type: 'string' },
@@ -100,6 +102,7 @@ async function start(kind: string | undefined, args: string[]): Promise<void> {
       if (!v.route?.length) fail('start tomcat needs --route (repeat it for more instances)');
       const tcs = await startTomcats(v.route, {
         ajpSecret: v.secret,
+        javaOpts: v.bench ? [...TOMCAT_BENCH_JAVA_OPTS] : undefined,
         cluster: v.cluster ? { sync: !v.async } : false,
       });
       started.push(...tcs);

@@ -17,6 +17,8 @@ export {
   BIG_ALPHABET,
   DEFAULT_WEBAPP_DIR,
   CATALINA_HOME,
+  TOMCAT_TEST_JAVA_OPTS,
+  TOMCAT_BENCH_JAVA_OPTS,
   type TomcatOptions,
   type TomcatsOptions,
   type TomcatHandle,
