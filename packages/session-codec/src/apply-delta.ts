@@ -1,5 +1,6 @@
 import type { Delta } from './delta.js';
 import { SessionCodecError } from './errors.js';
+import { DEFAULT_LIMITS } from './limits.js';
 import type { Principal, Session } from './session.js';
 import {
   checkVersion,
@@ -16,6 +17,8 @@ export interface ApplyOptions {
    * base. Default: the base with seq + 1.
    */
   readonly version?: Version;
+  /** Most attributes the result may have (default {@link DEFAULT_LIMITS}.maxAttributes). */
+  readonly maxAttributes?: number;
 }
 
 /**
@@ -28,7 +31,8 @@ export interface ApplyOptions {
  * @returns the new state, or null when the delta invalidates the session
  * @throws SessionCodecError KEY_MISMATCH for another session's delta, VERSION_MISMATCH when the
  *   session is not at the delta's base version (the caller should fetch the missing changes or
- *   the full session), INVALID_ARGUMENT when the result version is not newer than the base
+ *   the full session), INVALID_ARGUMENT when the result version is not newer than the base,
+ *   LIMIT_EXCEEDED when the result would have more than `maxAttributes` attributes
  */
 export function applyDelta(
   session: Session,
@@ -88,6 +92,13 @@ export function applyDelta(
         isNew = false;
         break;
     }
+  }
+  const maxAttributes = options.maxAttributes ?? DEFAULT_LIMITS.maxAttributes;
+  if (attributes !== undefined && attributes.size > maxAttributes) {
+    throw new SessionCodecError(
+      'LIMIT_EXCEEDED',
+      `session would have ${attributes.size} attributes, more than ${maxAttributes}`,
+    );
   }
   return {
     key: session.key,

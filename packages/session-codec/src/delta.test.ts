@@ -128,6 +128,13 @@ describe('applyDelta', () => {
     expectCodecError(() => applyDelta(s, d, { version: { epoch: 2, seq: 7 } }), 'INVALID_ARGUMENT');
   });
 
+  it('refuses a result with too many attributes', () => {
+    const s = base();
+    const d = createDelta('k1', s.version, [{ op: 'set', name: 'n', value: enc(1) }]);
+    expectCodecError(() => applyDelta(s, d, { maxAttributes: 2 }), 'LIMIT_EXCEEDED');
+    expect(applyDelta(s, d, { maxAttributes: 3 })!.attributes.size).toBe(3);
+  });
+
   it('removing an absent attribute changes nothing', () => {
     const s = base();
     const next = applyDelta(s, createDelta('k1', s.version, [{ op: 'remove', name: 'nope' }]))!;

@@ -316,6 +316,10 @@ describe('ValueCodec: decoding hostile bytes (fuzz)', () => {
     );
   });
 
+  it('refuses input that is not bytes', () => {
+    expectCodecError(() => codec.decode('08 01' as unknown as Uint8Array, 'x'), 'INVALID_ARGUMENT');
+  });
+
   it('refuses specific non-canonical or hostile forms', () => {
     const cases: [string, number[]][] = [
       ['empty', []],

@@ -1,3 +1,4 @@
+import { SessionCodecError } from './errors.js';
 import { resolveLimits, type Limits } from './limits.js';
 import { TypeRegistry, type AnyTypeCodec } from './type-registry.js';
 import { ValueDecoder } from './value-decoder.js';
@@ -61,6 +62,12 @@ export class ValueCodec {
    * @throws SessionCodecError on malformed bytes, a limit passed or an unknown custom type
    */
   decode(bytes: Uint8Array, name = 'value', baseOffset = 0): unknown {
+    if (!(bytes instanceof Uint8Array)) {
+      throw new SessionCodecError('INVALID_ARGUMENT', 'encoded value is not bytes', {
+        path: name,
+        expected: 'a Uint8Array',
+      });
+    }
     if (this.#decoding)
       return new ValueDecoder(this.limits, this.types).decode(bytes, name, baseOffset);
     this.#decoding = true;

@@ -187,7 +187,8 @@ export function encodeSession(session: Session): Uint8Array {
 }
 
 /**
- * Decodes a `Session` message. Attribute values stay encoded (see {@link readAttribute}).
+ * Decodes a `Session` message. Attribute values stay encoded (see {@link readAttribute}); when the
+ * input is a Buffer they are views into it, so the caller must not reuse the input's memory.
  *
  * @param bytes - the message
  * @param options - limits, and whether to verify every value
@@ -311,7 +312,8 @@ function messageToOp(
 }
 
 /**
- * Decodes a `Delta` message. Values stay encoded.
+ * Decodes a `Delta` message. Values stay encoded (views into a Buffer input, as for
+ * {@link decodeSession}).
  *
  * @param bytes - the message
  * @param options - limits, and whether to verify every value
