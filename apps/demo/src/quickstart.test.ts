@@ -1,0 +1,80 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+
+import { describe, expect, it } from 'vitest';
+
+const pkg = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+async function freePorts(n: number): Promise<number[]> {
+  // A run of n consecutive free ports, for the quick start's first-app-port.
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    const ok = await Promise.all(
+      Array.from(
+        { length: n },
+        (_, i) =>
+          new Promise<boolean>((resolve) => {
+            const s = createServer();
+            s.once('error', () => resolve(false));
+            s.listen(base + i, '127.0.0.1', () => s.close(() => resolve(true)));
+          }),
+      ),
+    );
+    if (ok.every(Boolean)) return Array.from({ length: n }, (_, i) => base + i);
+  }
+  throw new Error('no free port range');
+}
+
+describe('the quick start', () => {
+  it('starts the proxy in front of three demo instances, survives one being stopped, and Ctrl-C stops all', async () => {
+    execFileSync(join(pkg, '..', '..', 'node_modules', '.bin', 'tsc'), ['-b', pkg], {
+      stdio: 'pipe',
+    });
+    const [proxyPort, first] = await freePorts(4);
+    const child = spawn(
+      process.execPath,
+      [
+        join(pkg, 'dist', 'quickstart.js'),
+        '--port',
+        String(proxyPort),
+        '--first-app-port',
+        String(first! + 0),
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      for (let i = 0; i < 300 && !out.includes('Ctrl-C stops everything'); i++) await sleep(100);
+      expect(out).toContain(`http://127.0.0.1:${proxyPort}/`);
+      let cookie = '';
+      let instance = '';
+      for (let n = 1; n <= 3; n++) {
+        const r = await fetch(`http://127.0.0.1:${proxyPort}/api/session`, { headers: { cookie } });
+        const set = r.headers.get('set-cookie');
+        if (set) cookie = set.slice(0, set.indexOf(';'));
+        const s = (await r.json()) as { counter: number; instance: string };
+        expect(s.counter).toBe(n);
+        instance = s.instance;
+      }
+      const pid = Number(new RegExp(`${instance}\\s+\\S+\\s+pid (\\d+)`).exec(out)![1]);
+      process.kill(pid, 'SIGTERM');
+      await sleep(300);
+      const r = await fetch(`http://127.0.0.1:${proxyPort}/api/session`, { headers: { cookie } });
+      expect(r.status).toBe(200);
+      expect(((await r.json()) as { instance: string }).instance).not.toBe(instance);
+    } finally {
+      const exited = once(child, 'exit');
+      child.kill('SIGINT');
+      await exited;
+    }
+    expect(out).toContain('stopping');
+  }, 60_000);
+});
