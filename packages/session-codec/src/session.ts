@@ -1,3 +1,4 @@
+import { Buffer } from 'node:buffer';
 import { SessionCodecError } from './errors.js';
 import { setOwn } from './path.js';
 import { checkVersion, INITIAL_VERSION, type Version } from './version.js';
@@ -161,6 +162,8 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a === b) return true;
   const n = a.byteLength;
   if (n !== b.byteLength) return false;
+  // Long values: native comparison (both are Buffers when they come from this package's codecs).
+  if (n > 32 && Buffer.isBuffer(a) && Buffer.isBuffer(b)) return a.equals(b);
   for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
   return true;
 }
