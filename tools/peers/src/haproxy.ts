@@ -6,8 +6,8 @@ import { hostPort, resolveHttpBackends, type HttpBackend } from './backends.js';
 import { PeerError } from './errors.js';
 import { needBinary } from './missing.js';
 import { discardRunDir, makeRunDir } from './paths.js';
-import { extendHandle, launch, type PeerHandle } from './peer-process.js';
-import { freePort, isPortOpen } from './ports.js';
+import { extendHandle, launch, retryPortClash, type PeerHandle } from './peer-process.js';
+import { freePort } from './ports.js';
 import { checkPort } from './validate.js';
 
 /** Debian's HAProxy binary. */
@@ -65,6 +65,10 @@ ${opts.extraConfig ?? ''}
 
 /** Starts HAProxy (foreground, no master-worker) on 127.0.0.1 in front of the given HTTP servers. */
 export async function startHaproxy(opts: HaproxyOptions): Promise<HaproxyHandle> {
+  return retryPortClash(opts.port === undefined, () => startHaproxyOnce(opts));
+}
+
+async function startHaproxyOnce(opts: HaproxyOptions): Promise<HaproxyHandle> {
   const peer = 'haproxy';
   needBinary(HAPROXY_BIN, 'haproxy', peer);
   const port = opts.port ?? (await freePort());
@@ -89,7 +93,7 @@ export async function startHaproxy(opts: HaproxyOptions): Promise<HaproxyHandle>
     command: HAPROXY_BIN,
     args: ['-f', file, '-db'],
     logFile: join(dir, 'haproxy.log'),
-    ready: () => isPortOpen(port),
+    ports: [port],
     readyTimeoutMs: opts.readyTimeoutMs ?? 10_000,
     stopTimeoutMs: opts.stopTimeoutMs ?? 10_000,
   });

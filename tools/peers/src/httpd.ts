@@ -4,8 +4,8 @@ import { join } from 'node:path';
 
 import { PeerError } from './errors.js';
 import { discardRunDir, makeRunDir } from './paths.js';
-import { extendHandle, launch, type PeerHandle } from './peer-process.js';
-import { freePort, isPortOpen } from './ports.js';
+import { extendHandle, launch, retryPortClash, type PeerHandle } from './peer-process.js';
+import { freePort } from './ports.js';
 import { checkPort, checkRoute } from './validate.js';
 
 /** Debian's Apache binary and module directory. */
@@ -208,6 +208,10 @@ ${body}${opts.extraConfig ?? ''}
  * Apache's message.
  */
 export async function startHttpd(opts: HttpdOptions): Promise<HttpdHandle> {
+  return retryPortClash(opts.port === undefined, () => startHttpdOnce(opts));
+}
+
+async function startHttpdOnce(opts: HttpdOptions): Promise<HttpdHandle> {
   const peer = `httpd ${opts.mode}`;
   if (opts.mode !== 'proxy_ajp' && opts.mode !== 'jk') {
     throw new PeerError('BAD_OPTION', peer, `mode must be 'proxy_ajp' or 'jk'`);
@@ -251,7 +255,7 @@ export async function startHttpd(opts: HttpdOptions): Promise<HttpdHandle> {
     command: APACHE_BIN,
     args: ['-f', configFile, '-DFOREGROUND'],
     logFile: join(dir, 'httpd.log'),
-    ready: () => isPortOpen(port),
+    ports: [port],
     readyTimeoutMs: opts.readyTimeoutMs ?? 10_000,
     stopTimeoutMs: opts.stopTimeoutMs ?? 10_000,
   });

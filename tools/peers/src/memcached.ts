@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { PeerError } from './errors.js';
 import { needBinary } from './missing.js';
 import { makeRunDir } from './paths.js';
-import { extendHandle, launch, type PeerHandle } from './peer-process.js';
+import { extendHandle, launch, retryPortClash, type PeerHandle } from './peer-process.js';
 import { freePort } from './ports.js';
 import { tcpExchange } from './tcp.js';
 import { checkPort } from './validate.js';
@@ -49,6 +49,10 @@ export async function memcachedVersion(port: number): Promise<boolean> {
  * `memcache` user (`-u memcache`, pitfall P17); the PID is the spawned process, no PID file.
  */
 export async function startMemcached(opts: MemcachedOptions = {}): Promise<MemcachedHandle> {
+  return retryPortClash(opts.port === undefined, () => startMemcachedOnce(opts));
+}
+
+async function startMemcachedOnce(opts: MemcachedOptions): Promise<MemcachedHandle> {
   const peer = 'memcached';
   needBinary(MEMCACHED_BIN, 'memcached', peer);
   const memoryMb = opts.memoryMb ?? 64;
@@ -83,6 +87,7 @@ export async function startMemcached(opts: MemcachedOptions = {}): Promise<Memca
     command: MEMCACHED_BIN,
     args,
     logFile: join(dir, 'memcached.log'),
+    ports: [port],
     ready: () => memcachedVersion(port),
     readyTimeoutMs: opts.readyTimeoutMs ?? 10_000,
     stopTimeoutMs: opts.stopTimeoutMs ?? 10_000,

@@ -6,8 +6,8 @@ import { hostPort, resolveHttpBackends, type HttpBackend } from './backends.js';
 import { PeerError } from './errors.js';
 import { needBinary } from './missing.js';
 import { discardRunDir, makeRunDir } from './paths.js';
-import { extendHandle, launch, type PeerHandle } from './peer-process.js';
-import { freePorts, isPortOpen } from './ports.js';
+import { extendHandle, launch, retryPortClash, type PeerHandle } from './peer-process.js';
+import { freePorts } from './ports.js';
 import { checkPort, checkRelativePaths } from './validate.js';
 
 /** Debian's nginx binary. */
@@ -55,6 +55,12 @@ export interface NginxHandle extends PeerHandle {
  * `staticDir` must be readable by that user.
  */
 export async function startNginx(opts: NginxOptions): Promise<NginxHandle> {
+  return retryPortClash(opts.port === undefined && opts.staticPort === undefined, () =>
+    startNginxOnce(opts),
+  );
+}
+
+async function startNginxOnce(opts: NginxOptions): Promise<NginxHandle> {
   const peer = 'nginx';
   needBinary(NGINX_BIN, 'nginx', peer);
   const backends = opts.backends ? resolveHttpBackends(opts.backends, peer) : undefined;
@@ -144,9 +150,7 @@ ${servers.join('\n')}
     command: NGINX_BIN,
     args: [...base, '-g', 'daemon off;'],
     logFile: join(dir, 'logs', 'error.log'),
-    ready: async () =>
-      (port === undefined || (await isPortOpen(port))) &&
-      (staticPort === undefined || (await isPortOpen(staticPort))),
+    ports: [port, staticPort].filter((p): p is number => p !== undefined),
     readyTimeoutMs: opts.readyTimeoutMs ?? 10_000,
     stopTimeoutMs: opts.stopTimeoutMs ?? 10_000,
   });

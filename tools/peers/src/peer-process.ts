@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 
 import { PeerError } from './errors.js';
-import { sleep } from './ports.js';
+import { listensOn } from './listen.js';
+import { isPortOpen, sleep } from './ports.js';
 import { isRunning, processStartTime, signal, stopProcess, waitGone } from './pids.js';
 import { register, unregister } from './registry.js';
 
@@ -47,11 +48,36 @@ export interface LaunchSpec {
   args: string[];
   env?: Record<string, string | undefined>;
   logFile: string;
-  /** Polled every 50 ms until it resolves true. */
-  ready: () => Promise<boolean>;
+  /** Ports (on 127.0.0.1) the process itself must be listening on before it counts as ready. */
+  ports: number[];
+  /** Further readiness check (HTTP 200, PONG…), polled every 50 ms after the ports are bound. */
+  ready?: () => Promise<boolean>;
+  /** Log text that means a port could not be bound (default: the usual bind error messages). */
+  bindFailure?: RegExp;
   readyTimeoutMs: number;
   stopTimeoutMs: number;
   stopSignal?: NodeJS.Signals;
+}
+
+/** Messages servers log when a port is taken (Tomcat, httpd, nginx, haproxy, redis, memcached, pen). */
+export const BIND_FAILURE =
+  /Address already in use|BindException|could not bind|Cannot bind socket|Failed to bind|bind\(\) to \S+ failed/i;
+
+function logSize(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** The text of `file` from byte `offset` on ('' if unreadable). */
+function readFrom(file: string, offset: number): string {
+  try {
+    return readFileSync(file).subarray(offset).toString('utf8');
+  } catch {
+    return '';
+  }
 }
 
 /** The last `lines` lines of a text file, or '' if it cannot be read. */
@@ -107,8 +133,14 @@ export async function launch(spec: LaunchSpec): Promise<PeerHandle> {
     return stopping;
   };
 
+  const bindFailure = spec.bindFailure ?? BIND_FAILURE;
   /** One spawn + wait-until-ready; on failure the process is gone and the error thrown. */
   const spawnReady = async (): Promise<void> => {
+    for (const port of spec.ports) {
+      if (await isPortOpen(port)) {
+        throw new PeerError('PORT_IN_USE', name, `port ${port} on 127.0.0.1 is already in use`);
+      }
+    }
     const fd = openSync(spec.logFile, 'a');
     let child;
     try {
@@ -154,12 +186,36 @@ export async function launch(spec: LaunchSpec): Promise<PeerHandle> {
       stop,
     );
     const end = Date.now() + spec.readyTimeoutMs;
+    const logStart = logSize(spec.logFile);
     for (;;) {
       if (exited !== undefined) {
         const tail = tailFile(spec.logFile);
+        if (bindFailure.test(tail)) {
+          throw new PeerError(
+            'PORT_IN_USE',
+            name,
+            `could not bind its ports ${spec.ports.join(', ')} (exited, ${exited})`,
+            tail,
+          );
+        }
         throw new PeerError('EXITED_EARLY', name, `exited before it was ready (${exited})`, tail);
       }
-      if (await spec.ready()) return;
+      // Some servers (Tomcat) log a failed bind and keep running without that connector.
+      if (bindFailure.test(readFrom(spec.logFile, logStart))) {
+        const tail = tailFile(spec.logFile);
+        await stopProcess(pid, spec.stopTimeoutMs, stopSignal, startTime);
+        throw new PeerError(
+          'PORT_IN_USE',
+          name,
+          `could not bind its ports ${spec.ports.join(', ')}`,
+          tail,
+        );
+      }
+      if (
+        spec.ports.every((p) => listensOn(pid, p)) &&
+        (spec.ready === undefined || (await spec.ready()))
+      )
+        return;
       if (Date.now() >= end) {
         const tail = tailFile(spec.logFile);
         await stopProcess(pid, spec.stopTimeoutMs, stopSignal, startTime);
@@ -202,4 +258,24 @@ export async function launch(spec: LaunchSpec): Promise<PeerHandle> {
     kill,
     restart,
   };
+}
+
+/**
+ * Runs `start` again (up to `attempts` times in all) when it fails with PORT_IN_USE and
+ * `autoPorts` says every port was picked here rather than given by the caller: another process
+ * took a free port between picking and binding it.
+ */
+export async function retryPortClash<T>(
+  autoPorts: boolean,
+  start: () => Promise<T>,
+  attempts = 3,
+): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await start();
+    } catch (e) {
+      if (!(autoPorts && i < attempts && e instanceof PeerError && e.code === 'PORT_IN_USE'))
+        throw e;
+    }
+  }
 }

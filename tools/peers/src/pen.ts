@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { hostPort, resolveHttpBackends, type HttpBackend } from './backends.js';
 import { needBinary } from './missing.js';
 import { makeRunDir } from './paths.js';
-import { extendHandle, launch, type PeerHandle } from './peer-process.js';
-import { freePort, isPortOpen } from './ports.js';
+import { extendHandle, launch, retryPortClash, type PeerHandle } from './peer-process.js';
+import { freePort } from './ports.js';
 import { checkPort } from './validate.js';
 
 /** Debian's Pen binary. */
@@ -37,6 +37,10 @@ export interface PenHandle extends PeerHandle {
 
 /** Starts Pen in the foreground (`-f`) on 127.0.0.1 in front of the given servers. */
 export async function startPen(opts: PenOptions): Promise<PenHandle> {
+  return retryPortClash(opts.port === undefined, () => startPenOnce(opts));
+}
+
+async function startPenOnce(opts: PenOptions): Promise<PenHandle> {
   const peer = 'pen';
   needBinary(PEN_BIN, 'pen', peer);
   const backends = resolveHttpBackends(opts.backends, peer);
@@ -56,7 +60,7 @@ export async function startPen(opts: PenOptions): Promise<PenHandle> {
     command: PEN_BIN,
     args,
     logFile: join(dir, 'pen.log'),
-    ready: () => isPortOpen(port),
+    ports: [port],
     readyTimeoutMs: opts.readyTimeoutMs ?? 10_000,
     stopTimeoutMs: opts.stopTimeoutMs ?? 10_000,
   });

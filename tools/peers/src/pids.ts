@@ -32,6 +32,8 @@ export function isRunning(pid: number, startTime?: string): boolean {
 
 /** Sends `signal` to `pid`, ignoring "no such process". */
 export function signal(pid: number, sig: NodeJS.Signals): void {
+  // 0, 1 and -1 would mean our own process group, init, or every process we may signal.
+  if (!Number.isInteger(pid) || Math.abs(pid) <= 1) return;
   try {
     process.kill(pid, sig);
   } catch {

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 
 import { needBinary } from './missing.js';
 import { makeRunDir } from './paths.js';
-import { extendHandle, launch, type PeerHandle } from './peer-process.js';
+import { extendHandle, launch, retryPortClash, type PeerHandle } from './peer-process.js';
 import { freePort } from './ports.js';
 import { tcpExchange } from './tcp.js';
 import { checkPort } from './validate.js';
@@ -46,6 +46,10 @@ export async function redisPing(port: number): Promise<boolean> {
  * (`save ""`, no AOF), working directory and log inside the run directory.
  */
 export async function startRedis(opts: RedisOptions = {}): Promise<RedisHandle> {
+  return retryPortClash(opts.port === undefined, () => startRedisOnce(opts));
+}
+
+async function startRedisOnce(opts: RedisOptions): Promise<RedisHandle> {
   const peer = 'redis';
   needBinary(REDIS_BIN, 'redis-server', peer);
   const port = opts.port ?? (await freePort());
@@ -76,6 +80,7 @@ export async function startRedis(opts: RedisOptions = {}): Promise<RedisHandle> 
     command: REDIS_BIN,
     args,
     logFile: join(dir, 'redis.log'),
+    ports: [port],
     ready: () => redisPing(port),
     readyTimeoutMs: opts.readyTimeoutMs ?? 10_000,
     stopTimeoutMs: opts.stopTimeoutMs ?? 10_000,

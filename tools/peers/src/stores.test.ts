@@ -1,3 +1,5 @@
+import { createServer, type AddressInfo } from 'node:net';
+
 import { describe, expect, it } from 'vitest';
 
 import { startMemcached } from './memcached.js';
@@ -34,6 +36,22 @@ describe.skipIf(requirePeers(['redis-server'], 'redis').skip)('redis', () => {
     expect(await isPortOpen(r.port)).toBe(false);
   });
 });
+
+describe.skipIf(requirePeers(['redis-server'], 'redis').skip)(
+  'a port someone else listens on',
+  () => {
+    it('is PORT_IN_USE, not mistaken for the peer being ready', async () => {
+      const other = createServer();
+      await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+      const port = (other.address() as AddressInfo).port;
+      try {
+        await expect(startRedis({ port })).rejects.toMatchObject({ code: 'PORT_IN_USE' });
+      } finally {
+        other.close();
+      }
+    });
+  },
+);
 
 describe.skipIf(requirePeers(['memcached'], 'memcached').skip)('memcached', () => {
   it('answers STORED and the value, and stops', async () => {

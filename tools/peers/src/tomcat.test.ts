@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PeerError } from './errors.js';
 import { httpGet, httpRequest } from './http.js';
 import { isRunning } from './pids.js';
-import { isPortOpen } from './ports.js';
+import { freePort, isPortOpen } from './ports.js';
 import { requirePeers } from './require.js';
 import { BIG_ALPHABET, startTomcat, type TomcatHandle } from './tomcat.js';
 
@@ -145,6 +145,22 @@ describe('startTomcat option errors', () => {
     await expect(startTomcat({ route: 'a b' })).rejects.toMatchObject({ code: 'BAD_OPTION' });
     await expect(startTomcat({ route: '' })).rejects.toBeInstanceOf(PeerError);
   });
+
+  it.skipIf(requirePeers(['tomcat10']).skip)(
+    'fails fast with PORT_IN_USE when Tomcat cannot bind a connector',
+    async () => {
+      const port = await freePort();
+      // Free when checked, but the AJP connector cannot bind what the HTTP connector just took.
+      const t0 = Date.now();
+      await expect(
+        startTomcat({ route: 'clash', httpPort: port, ajpPort: port }),
+      ).rejects.toMatchObject({
+        code: 'PORT_IN_USE',
+      });
+      expect(Date.now() - t0).toBeLessThan(30_000);
+      expect(await isPortOpen(port)).toBe(false);
+    },
+  );
 
   it.skipIf(requirePeers(['tomcat10']).skip)('rejects webapp paths that leave ROOT', async () => {
     await expect(startTomcat({ route: 'x', webapp: { '../evil.jsp': '' } })).rejects.toMatchObject({

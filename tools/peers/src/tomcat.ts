@@ -4,9 +4,9 @@ import { dirname, join, normalize } from 'node:path';
 
 import { PeerError } from './errors.js';
 import { makeRunDir, packageRoot } from './paths.js';
-import { extendHandle, launch, type PeerHandle } from './peer-process.js';
+import { extendHandle, launch, retryPortClash, type PeerHandle } from './peer-process.js';
 import { answersHttp } from './http.js';
-import { freePorts, isPortOpen, sleep } from './ports.js';
+import { freePorts, sleep } from './ports.js';
 import {
   CONTEXT_XML,
   LOGGING_PROPERTIES,
@@ -135,6 +135,15 @@ async function resolveCluster(c: TomcatOptions['cluster']): Promise<NodeCluster 
  * resolves once `/ping.txt` answers 200 and the AJP port accepts connections (about 1.7 s).
  */
 export async function startTomcat(opts: TomcatOptions): Promise<TomcatHandle> {
+  return retryPortClash(
+    opts.httpPort === undefined &&
+      opts.ajpPort === undefined &&
+      (typeof opts.cluster !== 'object' || opts.cluster.receiverPort === undefined),
+    () => startTomcatOnce(opts),
+  );
+}
+
+async function startTomcatOnce(opts: TomcatOptions): Promise<TomcatHandle> {
   const peer = `tomcat ${opts.route}`;
   checkRoute(opts.route, peer);
   if (opts.webapp) checkRelativePaths(opts.webapp, 'webapp', peer);
@@ -199,7 +208,8 @@ export async function startTomcat(opts: TomcatOptions): Promise<TomcatHandle> {
       JAVA_OPTS: (opts.javaOpts ?? TOMCAT_TEST_JAVA_OPTS).join(' '),
     },
     logFile,
-    ready: async () => (await answersHttp(`${url}/ping.txt`)) && (await isPortOpen(ajpPort)),
+    ports: [httpPort, ajpPort, ...(cluster ? [cluster.receiverPort] : [])],
+    ready: () => answersHttp(`${url}/ping.txt`),
     readyTimeoutMs: opts.readyTimeoutMs ?? 60_000,
     stopTimeoutMs: opts.stopTimeoutMs ?? 15_000,
   });
