@@ -155,3 +155,31 @@ export async function rawExchange(
     sock.on('connect', next);
   });
 }
+
+/** A tiny cookie jar for one simulated browser: applies Set-Cookie (Max-Age=0 removes). */
+export class CookieJar {
+  private readonly cookies = new Map<string, string>();
+
+  /** The Cookie header to send, or undefined when empty. */
+  header(): string | undefined {
+    return this.cookies.size === 0
+      ? undefined
+      : [...this.cookies.entries()].map(([k, v]) => `${k}=${v}`).join('; ');
+  }
+
+  /** Applies the Set-Cookie values of a response. */
+  apply(setCookie: string | string[] | undefined): void {
+    for (const sc of ([] as string[]).concat(setCookie ?? [])) {
+      const pair = sc.slice(0, sc.indexOf(';') === -1 ? sc.length : sc.indexOf(';'));
+      const eq = pair.indexOf('=');
+      const name = pair.slice(0, eq).trim();
+      if (/;\s*Max-Age=0/i.test(sc)) this.cookies.delete(name);
+      else this.cookies.set(name, pair.slice(eq + 1));
+    }
+  }
+
+  /** One cookie's value. */
+  get(name: string): string | undefined {
+    return this.cookies.get(name);
+  }
+}
