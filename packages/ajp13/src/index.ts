@@ -77,3 +77,4 @@ export {
   checkRequest,
   type PolicyRefusal,
 } from './server/request-policy.js';
+export { expressListener, type ExpressLikeApp } from './server/express.js';

@@ -4,7 +4,13 @@ import { startHttpd, type HttpdHandle } from '@cohort/peers';
 import { requirePeers, usePeers } from '@cohort/peers/vitest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hex } from '../test/hex.js';
-import { createAjpServer, type AjpRequestListener, type AjpServer } from './index.js';
+import express from 'express';
+import {
+  createAjpServer,
+  expressListener,
+  type AjpRequestListener,
+  type AjpServer,
+} from './index.js';
 
 // The server adapter behind the real Apache httpd: mod_proxy_ajp and mod_jk, each plain and as a
 // sticky balancer, with the same request matrix. Under CI=true a missing httpd fails this file.
@@ -281,5 +287,46 @@ describe.skipIf(peers.skip)('createAjpServer behind Apache httpd', () => {
       const r = await call(`${httpd.url}/echo`);
       expect(r.status).toBe(403);
     });
+  });
+});
+
+describe.skipIf(peers.skip)('an Express app behind httpd via AJP', () => {
+  const scope = usePeers();
+  let server: AjpServer;
+  beforeAll(async () => {
+    const app = express();
+    app.use(express.json());
+    app.get('/hello', (req, res) => {
+      res.cookie('seen', '1');
+      res.json({ ip: req.ip, host: req.hostname, query: req.query });
+    });
+    app.post('/json', (req, res) => res.status(201).json({ got: req.body as unknown }));
+    server = createAjpServer({ secret: SECRET }, expressListener(app));
+    await server.listen();
+  });
+  afterAll(() => server.close());
+
+  it.each(['proxy_ajp', 'jk'] as const)('through %s', async (mode) => {
+    const httpd = await scope.track(
+      startHttpd({
+        mode,
+        backends: [{ port: server.address().port, route: 'node1', secret: SECRET }],
+      }),
+    );
+    const r = await call(`${httpd.url}/hello?x=1`);
+    expect(r.status).toBe(200);
+    expect(r.headers['set-cookie']).toEqual(['seen=1; Path=/']);
+    expect(JSON.parse(r.body.toString())).toEqual({
+      ip: '127.0.0.1',
+      host: '127.0.0.1',
+      query: { x: '1' },
+    });
+    const p = await call(`${httpd.url}/json`, {
+      method: 'POST',
+      chunks: [Buffer.from('{"a":'), Buffer.from('[1,2]}')],
+      headers: { 'Content-Type': 'application/json' },
+    });
+    expect(p.status).toBe(201);
+    expect(JSON.parse(p.body.toString())).toEqual({ got: { a: [1, 2] } });
   });
 });

@@ -260,6 +260,9 @@ export class AjpClient {
         throw invalid(`content length ${contentLength}`);
       // like mod_jk: an explicit 0 saves the container a GET_BODY_CHUNK round trip
       headers.push(['content-length', String(contentLength)]);
+    } else {
+      // as mod_jk and mod_proxy_ajp do: tells the application a body is coming (AJP frames it)
+      headers.push(['transfer-encoding', 'chunked']);
     }
     const q = o.url.indexOf('?');
     const uri = q < 0 ? o.url : o.url.slice(0, q);

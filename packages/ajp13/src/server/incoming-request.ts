@@ -1,22 +1,51 @@
+import { EventEmitter } from 'node:events';
 import { Readable } from 'node:stream';
 import type { DecodedForwardRequest } from '../forward-request.js';
 
-/** The connection facts a listener may look at, in the shape of the fields of `net.Socket` it reads. */
-export interface AjpSocketInfo {
-  /** Client address (from the Forward Request's remote_addr). */
-  readonly remoteAddress: string;
-  /** Client port (from the `AJP_REMOTE_PORT` attribute), when the web server sent it. */
-  readonly remotePort: number | undefined;
-  /** Address the client connected to (`AJP_LOCAL_ADDR`), else the server name. */
-  readonly localAddress: string;
-  /** Port the client connected to (server_port). */
-  readonly localPort: number;
-  /** True when the client connection used TLS (is_ssl); Express reads it for `req.protocol`. */
-  readonly encrypted: boolean;
-  /** Address of the web server (the real TCP peer of the AJP connection). */
-  readonly peerAddress: string | undefined;
+/**
+ * The connection facts a listener may look at, in the shape of the `net.Socket` fields and events
+ * that applications and Express middleware read (`remoteAddress`, `encrypted`, `writable`, and
+ * `close` when the AJP connection goes away).
+ */
+export class AjpSocketInfo extends EventEmitter {
+  /** @internal */
+  constructor(
+    /** Client address (from the Forward Request's remote_addr). */
+    readonly remoteAddress: string,
+    /** Client port (from the `AJP_REMOTE_PORT` attribute), when the web server sent it. */
+    readonly remotePort: number | undefined,
+    /** Address the client connected to (`AJP_LOCAL_ADDR`), else the server name. */
+    readonly localAddress: string,
+    /** Port the client connected to (server_port). */
+    readonly localPort: number,
+    /** True when the client connection used TLS (is_ssl); Express reads it for `req.protocol`. */
+    readonly encrypted: boolean,
+    /** Address of the web server (the real TCP peer of the AJP connection). */
+    readonly peerAddress: string | undefined,
+    private readonly tcp: { destroyed: boolean; destroy(): void },
+  ) {
+    super();
+  }
+
+  /** False once the AJP connection is closed. */
+  get writable(): boolean {
+    return !this.tcp.destroyed;
+  }
+
+  /** False once the AJP connection is closed (middleware such as body parsers checks it). */
+  get readable(): boolean {
+    return !this.tcp.destroyed;
+  }
+
   /** Closes the AJP connection (aborts the request). */
-  destroy(): void;
+  destroy(): void {
+    this.tcp.destroy();
+  }
+
+  /** Accepted for compatibility; timeouts are the server's options. */
+  setTimeout(_ms: number, _cb?: () => void): this {
+    return this;
+  }
 }
 
 /**

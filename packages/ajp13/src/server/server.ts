@@ -7,7 +7,7 @@ import type { DecodedForwardRequest } from '../forward-request.js';
 import { checkPacketSize } from '../packet-writer.js';
 import { RequestDecoder, type RequestEvent } from '../request-decoder.js';
 import { encodeSendHeaders } from '../send-headers.js';
-import { AjpIncomingRequest, type AjpSocketInfo } from './incoming-request.js';
+import { AjpIncomingRequest, AjpSocketInfo } from './incoming-request.js';
 import { checkRequest } from './request-policy.js';
 import { AjpServerResponse } from './server-response.js';
 
@@ -176,9 +176,12 @@ class AjpConnectionHandler {
     this.armIdle();
   }
 
+  /** Closes the connection now if it is idle, else once its response ends. */
   closeWhenIdle(): void {
     this.closing = true;
-    if (this.current === null) this.socket.end();
+    // web servers keep pooled AJP connections open and only notice a FIN on their next use, so
+    // an idle connection is destroyed rather than half-closed
+    if (this.current === null) this.socket.destroySoon();
   }
 
   private armIdle(): void {
@@ -285,15 +288,15 @@ class AjpConnectionHandler {
     const attrs = new Map(fr.attributes.requestAttributes ?? []);
     const rp = attrs.get('AJP_REMOTE_PORT');
     const socket = this.socket;
-    const info: AjpSocketInfo = {
-      remoteAddress: fr.remoteAddr,
-      remotePort: rp !== undefined && /^\d{1,5}$/.test(rp) ? Number(rp) : undefined,
-      localAddress: attrs.get('AJP_LOCAL_ADDR') ?? fr.serverName,
-      localPort: fr.serverPort,
-      encrypted: fr.isSsl,
-      peerAddress: socket.remoteAddress,
-      destroy: () => socket.destroy(),
-    };
+    const info = new AjpSocketInfo(
+      fr.remoteAddr,
+      rp !== undefined && /^\d{1,5}$/.test(rp) ? Number(rp) : undefined,
+      attrs.get('AJP_LOCAL_ADDR') ?? fr.serverName,
+      fr.serverPort,
+      fr.isSsl,
+      socket.remoteAddress,
+      socket,
+    );
     const ex: Exchange = {
       req: null as unknown as AjpIncomingRequest,
       res: null as unknown as AjpServerResponse,
@@ -443,7 +446,7 @@ class AjpConnectionHandler {
       ex.bodyEnded = true;
       ex.req.push(null);
     }
-    if (this.closing) this.socket.end();
+    if (this.closing) this.socket.destroySoon();
     else this.armIdle();
   }
 
@@ -454,6 +457,7 @@ class AjpConnectionHandler {
     const ex = this.current;
     this.current = null;
     if (ex !== null && !ex.finished) {
+      ex.req.socket.emit('close', true);
       ex.finished = true;
       const err = new Error('AJP connection closed before the response ended');
       if (!ex.bodyEnded) ex.req.destroy(err);
