@@ -44,7 +44,9 @@ export type {
 export {
   bootCluster,
   converged,
+  churnLoad,
   crashDetection,
+  crashDetectionSeries,
   grayFailure,
   joinConvergence,
   leaveVisibility,

@@ -694,7 +694,7 @@ export class MemberCore {
         if (this.probe && this.probe.seq === b.seq) this.probe.tcpAcked = true;
         return;
       case 'sync-request': {
-        if (b.self) this.mergeRecord(now, b.self, from);
+        if (b.self) this.mergeRecord(now, b.self, from, true);
         const theirs = new Map<string, DigestEntry>();
         for (const d of b.digest) theirs.set(d.name, d);
         const records: WireRecord[] = [];
@@ -717,7 +717,7 @@ export class MemberCore {
         return;
       }
       case 'sync-response': {
-        if (b.self) this.mergeRecord(now, b.self, from);
+        if (b.self) this.mergeRecord(now, b.self, from, true);
         for (const r of b.records) this.mergeRecord(now, r, from);
         const records: WireRecord[] = [];
         for (const name of b.want) {
@@ -769,7 +769,7 @@ export class MemberCore {
     this.sendFrame(addr, { type: 'sync-request', join, self: this.record(this.self), digest });
   }
 
-  private mergeRecord(now: number, r: WireRecord, via: string): void {
+  private mergeRecord(now: number, r: WireRecord, via: string, firstHand = false): void {
     if (r.name === this.name) {
       if (this.leaving) return;
       if (
@@ -783,10 +783,11 @@ export class MemberCore {
     const local = this.members.get(r.name);
     switch (r.status) {
       case 'alive':
-        this.alive(now, r.name, r.incarnation, r.addr, r.meta, r.metaHash, r.metaSize);
+        this.alive(now, r.name, r.incarnation, r.addr, r.meta, r.metaHash, r.metaSize, firstHand);
         return;
       case 'suspect':
-        if (!local) this.alive(now, r.name, r.incarnation, r.addr, r.meta, r.metaHash, r.metaSize);
+        if (!local)
+          this.alive(now, r.name, r.incarnation, r.addr, r.meta, r.metaHash, r.metaSize, false);
         this.suspect(now, r.name, r.incarnation, via);
         return;
       case 'dead':
@@ -830,6 +831,7 @@ export class MemberCore {
     meta: Uint8Array,
     metaHash: number,
     metaSize: number,
+    announceNew = true,
   ): void {
     if (name === this.name) {
       if (this.leaving) return;
@@ -864,7 +866,9 @@ export class MemberCore {
       this.routableSet.observe(name, 'alive', now);
       this.event({ type: 'join', member: this.snap(m) });
       if (!inline) this.pullMeta(m);
-      this.enqueueAlive(m);
+      // Members learned from another member's full state are not news to the cluster: only
+      // first-hand announcements (gossip, a peer's own record) are gossiped on.
+      if (announceNew) this.enqueueAlive(m);
       return;
     }
     if (incarnation <= m.incarnation) return;

@@ -83,6 +83,78 @@ export function crashDetection(o: ScenarioOptions): number {
   return Math.max(...seen.values());
 }
 
+/**
+ * G1–G3 at scale: in one booted cluster, crash `crashes` members one after another (each once
+ * the previous one is detected everywhere, plus `gapMs`) and return each detection time.
+ */
+export function crashDetectionSeries(
+  o: ScenarioOptions,
+  crashes: number,
+  gapMs = 5000,
+): { bootMs: number; detections: number[] } {
+  const { sim, convergedAt } = bootCluster(o);
+  if (Number.isNaN(convergedAt)) return { bootMs: NaN, detections: [] };
+  const detections: number[] = [];
+  let victim = '';
+  let tc = Infinity;
+  const seen = new Map<string, number>();
+  sim.onEvent((now, node, e) => {
+    if (now >= tc && (e.type === 'dead' || e.type === 'leave') && e.member.name === victim) {
+      if (!seen.has(node)) seen.set(node, now - tc);
+    }
+  });
+  for (let k = 0; k < crashes; k++) {
+    const live = sim.names().filter((n) => !sim.isCrashed(n) && n !== name(0));
+    victim = live[(o.seed * 7919 + k * 104729) % live.length] as string;
+    tc = sim.now + gapMs + ((o.seed * 31 + k * 17) % 1000);
+    seen.clear();
+    const v = victim;
+    sim.at(tc, () => sim.crash(v));
+    const others = sim.names().filter((n) => n !== v && !sim.isCrashed(n));
+    sim.runUntil(tc);
+    while (sim.now < tc + 60_000 && seen.size < others.length) sim.runFor(100);
+    detections.push(seen.size < others.length ? NaN : Math.max(...seen.values()));
+  }
+  return { bootMs: convergedAt, detections };
+}
+
+/**
+ * G10: in a converged cluster, restart `fraction` of the members over `overMs` (each crashes
+ * and comes back 2 s later) and sample every member's transmit rate once per second.
+ * Returns per-member-second transmit rates (bytes/s) during the churn.
+ */
+export function churnLoad(o: ScenarioOptions & { fraction?: number; overMs?: number }): number[] {
+  const { sim, convergedAt } = bootCluster(o);
+  if (Number.isNaN(convergedAt)) return [];
+  const names = sim.names().filter((n) => n !== name(0));
+  const count = Math.round(names.length * (o.fraction ?? 0.1));
+  const overMs = o.overMs ?? 60_000;
+  const t0 = sim.now + 1000;
+  for (let i = 0; i < count; i++) {
+    const v = names[(o.seed * 7919 + i * 104729) % names.length] as string;
+    const at = t0 + (i / count) * overMs;
+    sim.at(at, () => {
+      if (!sim.isCrashed(v)) sim.crash(v);
+    });
+    sim.at(at + 2000, () => {
+      if (sim.isCrashed(v)) sim.restart(v);
+    });
+  }
+  const rates: number[] = [];
+  sim.runUntil(t0);
+  let prev = sim.names().map((n) => sim.traffic(n).bytesSent + sim.traffic(n).streamBytesSent);
+  while (sim.now < t0 + overMs + 5000) {
+    sim.runFor(1000);
+    const cur = sim.names().map((n) => sim.traffic(n).bytesSent + sim.traffic(n).streamBytesSent);
+    cur.forEach((c, i) => {
+      const n = sim.names()[i] as string;
+      if (!sim.isCrashed(n)) rates.push(c - (prev[i] as number));
+    });
+    prev = cur;
+  }
+  return rates;
+}
+
 /** G4: a member leaves gracefully; time until every other member's view shows it left. */
 export function leaveVisibility(o: ScenarioOptions): number {
   const { sim, convergedAt } = bootCluster(o);
