@@ -1,3 +1,9 @@
+/**
+ * @cohort/session-codec: the session model, attribute values, per-attribute deltas and their
+ * protobuf wire encoding (proto/session.proto, format 1). Sans-I/O: times are passed in.
+ *
+ * @packageDocumentation
+ */
 export {
   SessionCodecError,
   type SessionCodecErrorCode,

@@ -39,6 +39,7 @@ describe('ValueCodec: each value type', () => {
     ['ascii string', 'hello'],
     ['unicode string', 'grüße 🎉 日本'],
     ['long string', 'x'.repeat(300)],
+    ['very long string', 'ü'.repeat(20_000)],
     ['date', new Date(1_700_000_000_123)],
     ['invalid date', new Date(Number.NaN)],
     ['empty list', []],
@@ -314,6 +315,15 @@ describe('ValueCodec: decoding hostile bytes (fuzz)', () => {
       ),
       { numRuns: 2000 },
     );
+  });
+
+  it('refuses invalid UTF-8 in a top-level string of any length', () => {
+    for (const len of [1, 100, 200, 20_000]) {
+      const body = Buffer.alloc(len, 0x61);
+      body[len - 1] = 0xff;
+      const bytes = Buffer.concat([Buffer.from([0x32]), varint(len), body]);
+      expectCodecError(() => codec.decode(bytes, 's'), 'MALFORMED');
+    }
   });
 
   it('refuses input that is not bytes', () => {

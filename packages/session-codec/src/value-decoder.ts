@@ -70,11 +70,38 @@ export class ValueDecoder {
     this.#pos = 0;
     this.#base = baseOffset;
     this.#path = [name];
+    if (bytes[0] === TAG_STRING) {
+      // The common case of a top-level string, without the general dispatch.
+      const fast = this.#topLevelString(bytes.byteLength);
+      if (fast !== undefined) return fast;
+    }
     try {
       return this.#value(bytes.byteLength, 0);
     } finally {
       this.#buf = EMPTY_BUFFER;
     }
+  }
+
+  /** A whole value that is one short-prefixed string; undefined to take the general path. */
+  #topLevelString(end: number): string | undefined {
+    const buf = this.#buf;
+    let len: number;
+    let start: number;
+    if (buf[1] < 0x80) {
+      len = buf[1];
+      start = 2;
+    } else if (buf[2] < 0x80 && buf[2] !== 0) {
+      len = (buf[1] & 0x7f) | (buf[2] << 7);
+      start = 3;
+    } else {
+      return undefined;
+    }
+    if (start + len !== end) return undefined;
+    const s = utf8Slice(buf, start, end);
+    // Invalid UTF-8 (it decodes to U+FFFD): let the general path report it.
+    if (s.includes('\ufffd') && !isUtf8(buf.subarray(start, end))) return undefined;
+    this.#buf = EMPTY_BUFFER;
+    return s;
   }
 
   #malformed(problem: string, expected: string, at = this.#pos): never {

@@ -104,6 +104,7 @@ export class ValueEncoder {
    * @throws SessionCodecError naming the path of the first bad part
    */
   encode(value: unknown, name: string): Buffer {
+    if (typeof value === 'string') return this.#encodeString(value, name);
     this.busy = true;
     this.#sn = 0;
     this.#kn = 0;
@@ -132,6 +133,42 @@ export class ValueEncoder {
       this.#buf = EMPTY_BUFFER;
       this.busy = false;
     }
+  }
+
+  /** The common case of a top-level string, without the two-pass plan. */
+  #encodeString(s: string, name: string): Buffer {
+    const len = utf8Length(s);
+    if (len < 0) {
+      throw new SessionCodecError('INVALID_STRING', 'string contains a lone surrogate', {
+        path: name,
+        expected: 'well-formed UTF-16',
+      });
+    }
+    const size = 1 + varintSize(len) + len;
+    if (size > this.#limits.maxValueBytes) {
+      throw new SessionCodecError(
+        'LIMIT_EXCEEDED',
+        `value is larger than ${this.#limits.maxValueBytes} bytes encoded`,
+        {
+          path: name,
+        },
+      );
+    }
+    const buf = Buffer.allocUnsafe(size);
+    buf[0] = TAG_STRING;
+    let pos = 1;
+    let n = len;
+    while (n > 0x7f) {
+      buf[pos++] = (n & 0x7f) | 0x80;
+      n >>>= 7;
+    }
+    buf[pos++] = n;
+    if (len === s.length && len < 64) {
+      for (let i = 0; i < len; i++) buf[pos + i] = s.charCodeAt(i);
+    } else {
+      utf8Write(buf, s, pos, len);
+    }
+    return buf;
   }
 
   #fail(
