@@ -192,7 +192,8 @@ export class AjpClient {
     for (let attempt = 0; ; attempt++) {
       if (options.signal?.aborted)
         throw new AjpRequestError('ABORTED', 'aborted before sending', { requestSent: false });
-      const conn = await this.acquire();
+      // a retry goes to a new connection: the idle ones may be as stale as the one that failed
+      const conn = await this.acquire(false, attempt > 0);
       const reused = conn.served > 0;
       try {
         return await this.exchange(conn, prepared, options.signal);
@@ -316,11 +317,14 @@ export class AjpClient {
     return { packet, method: o.method, body, contentLength };
   }
 
-  private async acquire(forPing = false): Promise<AjpConnection> {
+  private async acquire(forPing = false, fresh = false): Promise<AjpConnection> {
     for (;;) {
       if (this.closed)
         throw new AjpRequestError('CLIENT_CLOSED', 'client closed', { requestSent: false });
-      const conn = this.idle.pop();
+      if (fresh && this.open >= this.opts.maxConnections && this.idle.length > 0) {
+        this.idle.shift()!.destroy(); // frees a slot for the new connection
+      }
+      const conn = fresh ? undefined : this.idle.pop();
       if (conn !== undefined) {
         this.clearIdleTimer(conn);
         if (conn.closed) continue;
