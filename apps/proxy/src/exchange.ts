@@ -203,10 +203,27 @@ export class Exchange implements ForwardHandler {
     if (this.done) return false;
     this.bytes += chunk.length;
     this.member!.state.traffic += chunk.length;
+    if (this.held === undefined && this.bytes === chunk.length) {
+      // Small answers arrive whole: hold the first chunk until the end (usually in the same
+      // tick) so headers and body leave in one write; flush it on the next turn otherwise.
+      this.held = chunk;
+      setImmediate(this.flushHeld);
+      return true;
+    }
+    this.flushHeld();
     if (this.res.write(chunk)) return true;
     this.res.once('drain', this.onDrain);
     return false;
   }
+
+  private held: Buffer | undefined;
+
+  private readonly flushHeld = (): void => {
+    const h = this.held;
+    if (h === undefined || h.length === 0) return;
+    this.held = Buffer.alloc(0);
+    if (!this.done && !this.res.write(h)) this.res.once('drain', this.onDrain);
+  };
 
   private readonly onDrain = (): void => {
     this.resume?.();
@@ -215,7 +232,10 @@ export class Exchange implements ForwardHandler {
   onEnd(): void {
     this.endAttempt();
     if (this.done) return;
-    this.res.end();
+    const h = this.held;
+    this.held = Buffer.alloc(0);
+    if (h !== undefined && h.length > 0) this.res.end(h);
+    else this.res.end();
     this.finish(this.res.statusCode, 'ok', undefined);
   }
 
