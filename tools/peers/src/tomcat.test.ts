@@ -144,6 +144,10 @@ describe('startTomcat option errors', () => {
   it('rejects a route that cannot be a jvmRoute', async () => {
     await expect(startTomcat({ route: 'a b' })).rejects.toMatchObject({ code: 'BAD_OPTION' });
     await expect(startTomcat({ route: '' })).rejects.toBeInstanceOf(PeerError);
+    await expect(startTomcat({ route: 'a', ajpSecret: 'two words' })).rejects.toThrow(/ajpSecret/);
+    await expect(startTomcat({ route: 'a', ajpSecret: 'x\u0000' })).rejects.toMatchObject({
+      code: 'BAD_OPTION',
+    });
   });
 
   it.skipIf(requirePeers(['tomcat10']).skip)(

@@ -14,7 +14,7 @@ import {
   type TomcatClusterOptions,
 } from './tomcat-config.js';
 import { servletClasses } from './servlet-classes.js';
-import { checkRelativePaths, checkRoute } from './validate.js';
+import { checkAjpSecret, checkRelativePaths, checkRoute } from './validate.js';
 
 export type { TomcatClusterOptions } from './tomcat-config.js';
 
@@ -147,6 +147,7 @@ async function startTomcatOnce(opts: TomcatOptions): Promise<TomcatHandle> {
   const peer = `tomcat ${opts.route}`;
   checkRoute(opts.route, peer);
   if (opts.webapp) checkRelativePaths(opts.webapp, 'webapp', peer);
+  if (opts.ajpSecret !== undefined) checkAjpSecret(opts.ajpSecret, 'ajpSecret', peer);
   const catalina = join(CATALINA_HOME, 'bin', 'catalina.sh');
   if (!existsSync(catalina)) {
     throw new PeerError(

@@ -45,3 +45,17 @@ export function checkRelativePaths(
     }
   }
 }
+
+/**
+ * AJP secrets go into XML attributes (Tomcat) and config files: 1–256 printable ASCII
+ * characters, no spaces or control characters (XML would normalise or reject those).
+ */
+export function checkAjpSecret(secret: string, field: string, peer: string): void {
+  if (!/^[\x21-\x7e]{1,256}$/.test(secret)) {
+    throw new PeerError(
+      'BAD_OPTION',
+      peer,
+      `${field} must be 1-256 printable ASCII characters without spaces`,
+    );
+  }
+}
