@@ -83,6 +83,9 @@ describe('tagged JSON values', () => {
       ).toBe('attr.a[0]');
     }
     expectCodecError(() => valueFromJson({ $type: 'Nope', value: 1 }), 'UNKNOWN_TYPE');
+    expect(valueFromJson({ value: [3, 'USD'], $type: 'Money' }, codec)).toEqual(
+      new Money(3, 'USD'),
+    );
     expectCodecError(() => valueToJson({ f: () => 0 }), 'UNSUPPORTED_TYPE');
   });
 
@@ -129,6 +132,61 @@ describe('session JSON', () => {
     expectCodecError(
       () => sessionFromJson({ ...good, attributes: { a: { $encoded: '!!' } } }),
       'MALFORMED',
+    );
+  });
+
+  it('gives a typed error or a session for mutated session JSON (fuzz)', () => {
+    fc.assert(
+      fc.property(
+        arbitrarySession(),
+        fc.array(
+          fc.tuple(
+            fc.nat(),
+            fc.constantFrom('$', '"', '{', '}', '[', ']', ':', ',', '0', '-', 'x', ' '),
+          ),
+          {
+            minLength: 1,
+            maxLength: 4,
+          },
+        ),
+        (s, edits) => {
+          const chars = [...stringifySession(s)];
+          for (const [at, c] of edits) chars[at % chars.length] = c;
+          try {
+            sessionFromJson(chars.join(''));
+          } catch (err) {
+            if (!(err instanceof SessionCodecError)) throw err;
+          }
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('gives a typed error or a value for arbitrary tagged JSON (fuzz)', () => {
+    const tagged = fc.letrec<{ v: unknown }>((tie) => ({
+      v: fc.oneof(
+        { depthSize: 'small' },
+        fc.jsonValue({ maxDepth: 2 }),
+        fc.record({ $bigint: fc.string() }),
+        fc.record({ $bytes: fc.string() }),
+        fc.record({ $date: fc.oneof(fc.string(), fc.constant(null)) }),
+        fc.record({ $double: fc.string() }),
+        fc.record({ $type: fc.string(), value: tie('v') }),
+        fc.record({ $object: tie('v') }),
+        fc.array(tie('v'), { maxLength: 3 }),
+        fc.dictionary(fc.string({ maxLength: 4 }), tie('v'), { maxKeys: 3 }),
+      ),
+    })).v;
+    fc.assert(
+      fc.property(tagged, (json) => {
+        try {
+          valueFromJson(json);
+        } catch (err) {
+          if (!(err instanceof SessionCodecError)) throw err;
+        }
+      }),
+      { numRuns: 1000 },
     );
   });
 

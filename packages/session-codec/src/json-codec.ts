@@ -145,7 +145,7 @@ class JsonReader {
   }
 
   #tagged(obj: Record<string, unknown>, keys: string[], depth: number): unknown {
-    const tag = keys[0];
+    const tag = keys.find((k) => k.startsWith('$'))!;
     const v = obj[tag];
     const one = keys.length === 1;
     if (
@@ -173,7 +173,7 @@ class JsonReader {
     if (one && tag === '$object' && typeof v === 'object' && v !== null && !Array.isArray(v)) {
       return this.#object(v as Record<string, unknown>, Object.keys(v), depth);
     }
-    if (keys.length === 2 && tag === '$type' && keys[1] === 'value' && typeof v === 'string') {
+    if (keys.length === 2 && tag === '$type' && keys.includes('value') && typeof v === 'string') {
       const codec = this.#codec.types.forName(v);
       if (codec === undefined) {
         throw new SessionCodecError('UNKNOWN_TYPE', `no type codec registered for "${v}"`, {
