@@ -321,4 +321,31 @@ describe('client reactions to container faults', () => {
     await readAll((await c2.request(GET)).body);
     expect(cpings).toBe(2);
   });
+
+  it('idle CPING (mod_jk ping_mode I) keeps checking pooled connections and drops one that stops answering', async () => {
+    let cpings = 0;
+    let answer = true;
+    const fake = await fakeContainer((e, s) => {
+      if (e.type === 'cping') {
+        cpings++;
+        if (answer) s.write(CPONG_PACKET);
+      }
+      if (e.type === 'forward-request') s.write(Buffer.concat([HEADERS_200, END_REUSE]));
+    });
+    const client = new AjpClient({
+      port: fake.port,
+      ping: { onConnect: false, idleIntervalMs: 40, timeout: 100 },
+    });
+    cleanups.push(
+      () => fake.close(),
+      () => client.close(),
+    );
+    await readAll((await client.request(GET)).body);
+    await sleep(150);
+    expect(cpings).toBeGreaterThanOrEqual(2);
+    expect(client.stats.idle).toBe(1);
+    answer = false;
+    await sleep(250);
+    expect(client.stats.open).toBe(0);
+  });
 });

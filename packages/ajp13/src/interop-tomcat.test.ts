@@ -74,6 +74,7 @@ describe.skipIf(peers.skip)('AjpClient ↔ Tomcat 10', () => {
         allowedRequestAttributesPattern: null,
         webapp: {
           'WEB-INF/classes/MethodServlet.class': methodServlet(),
+          'hugeheader.jsp': `<%@ page session="false" %><% response.setHeader("X-Huge", "h".repeat(9000)); out.print("never"); %>`,
           'headers.jsp': `<%@ page session="false" trimDirectiveWhitespaces="true" %><%
   for (int i = 0; i < 80; i++) response.addHeader("X-Many-" + i, "value-" + i);
   response.addHeader("X-Dup", "one"); response.addHeader("X-Dup", "two");
@@ -258,6 +259,37 @@ describe.skipIf(peers.skip)('AjpClient ↔ Tomcat 10', () => {
       code: 'REQUEST_TOO_LARGE',
       requestSent: false,
     });
+  });
+
+  it('a response header Tomcat cannot fit in a packet: it sends nothing, the reply timeout closes the connection (R17)', async () => {
+    const impatient = new AjpClient({ port: tc.ajpPort, secret: tc.ajpSecret, replyTimeout: 1500 });
+    try {
+      await expect(impatient.request(base({ url: '/hugeheader.jsp' }))).rejects.toMatchObject({
+        code: 'REPLY_TIMEOUT',
+        requestSent: true,
+        retryable: false,
+        status: 504,
+      });
+      expect(impatient.stats.open).toBe(0);
+      const ok = await impatient.request(base({}));
+      expect(ok.status).toBe(200);
+      await drain(ok.body);
+    } finally {
+      await impatient.close();
+    }
+  });
+
+  it('a client abort mid-body closes the backend connection; the pool carries on', async () => {
+    const r = await client.request(base({ url: '/big.jsp?bytes=5000000' }));
+    const open = client.stats.open;
+    for await (const c of r.body) {
+      expect((c as Buffer).length).toBeGreaterThan(0);
+      break; // destroys the body
+    }
+    expect(client.stats.open).toBe(open - 1);
+    const again = await client.request(base({}));
+    expect(again.status).toBe(200);
+    await drain(again.body);
   });
 
   it('CPING/CPONG', async () => {

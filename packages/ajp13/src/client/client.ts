@@ -24,6 +24,8 @@ export interface AjpPingOptions {
   beforeReuseAfterIdleMs?: number;
   /** CPONG wait in ms. Default 3000. */
   timeout?: number;
+  /** CPING idle pooled connections every this many ms, dropping those that fail (mod_jk `I`). */
+  idleIntervalMs?: number;
 }
 
 /** Options of {@link AjpClient}. */
@@ -137,8 +139,11 @@ export class AjpClient {
   private readonly port: number;
   private readonly packetSize: number;
   private readonly opts: Required<Omit<AjpClientOptions, 'secret' | 'ping' | 'host' | 'port'>>;
-  private readonly ping: Required<Omit<AjpPingOptions, 'beforeReuseAfterIdleMs'>> & {
+  private readonly ping: Required<
+    Omit<AjpPingOptions, 'beforeReuseAfterIdleMs' | 'idleIntervalMs'>
+  > & {
     beforeReuseAfterIdleMs: number | undefined;
+    idleIntervalMs: number | undefined;
   };
   private readonly secret: string | undefined;
   private readonly idle: AjpConnection[] = [];
@@ -166,6 +171,7 @@ export class AjpClient {
     this.ping = {
       onConnect: options.ping?.onConnect ?? true,
       beforeReuseAfterIdleMs: options.ping?.beforeReuseAfterIdleMs,
+      idleIntervalMs: options.ping?.idleIntervalMs,
       timeout: options.ping?.timeout ?? 3_000,
     };
   }
@@ -403,7 +409,7 @@ export class AjpClient {
     this.idleTimers.delete(conn);
   }
 
-  private release(conn: AjpConnection): void {
+  private release(conn: AjpConnection, keepIdleSince = false): void {
     conn.use(null);
     if (conn.closed) return;
     if (this.closed) {
@@ -415,14 +421,38 @@ export class AjpClient {
       w.resolve(conn);
       return;
     }
-    conn.idleSince = Date.now();
+    if (!keepIdleSince) conn.idleSince = Date.now();
     this.idle.push(conn);
-    const timer = setTimeout(() => {
-      this.idleTimers.delete(conn);
-      conn.destroy();
-    }, this.opts.idleTimeout);
+    this.armIdleTimer(conn);
+  }
+
+  /** The next idle event of a pooled connection: its idle timeout, or an idle CPING (mod_jk `I`). */
+  private armIdleTimer(conn: AjpConnection): void {
+    const left = this.opts.idleTimeout - (Date.now() - conn.idleSince);
+    const every = this.ping.idleIntervalMs;
+    const timer = setTimeout(
+      () => void this.onIdleTimer(conn),
+      Math.max(0, every !== undefined ? Math.min(left, every) : left),
+    );
     timer.unref();
     this.idleTimers.set(conn, timer);
+  }
+
+  private async onIdleTimer(conn: AjpConnection): Promise<void> {
+    this.idleTimers.delete(conn);
+    const i = this.idle.indexOf(conn);
+    if (i < 0) return;
+    if (Date.now() - conn.idleSince >= this.opts.idleTimeout) {
+      conn.destroy();
+      return;
+    }
+    this.idle.splice(i, 1);
+    try {
+      await conn.cping(this.ping.timeout);
+    } catch {
+      return; // cping() destroyed it
+    }
+    this.release(conn, true);
   }
 
   private exchange(

@@ -105,4 +105,20 @@ export class AjpIncomingRequest extends Readable {
     this.connection = socket;
     this.secure = fr.isSsl;
   }
+
+  /** True when the request was cut off before its body ended. */
+  aborted = false;
+
+  /**
+   * As Node's `IncomingMessage`: an abort emits `aborted`, and the error is emitted only when
+   * somebody listens for it (an app that never reads the body must not crash).
+   * @internal
+   */
+  override _destroy(error: Error | null, cb: (error?: Error | null) => void): void {
+    if (!this.complete && error !== null) {
+      this.aborted = true;
+      this.emit('aborted');
+    }
+    cb(this.listenerCount('error') === 0 ? null : error);
+  }
 }
