@@ -36,9 +36,17 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
  *
  * @param partial - the limits to override
  * @returns the full set
- * @throws TypeError when a limit is not a positive integer (a programming error, not bad input)
+ * @throws TypeError for an unknown limit or one that is not a positive integer (a programming
+ *   error, not bad input)
  */
 export function resolveLimits(partial: Partial<Limits> = {}): Limits {
+  for (const name of Object.keys(partial)) {
+    if (!(name in DEFAULT_LIMITS)) {
+      throw new TypeError(
+        `unknown limit ${name}; known: ${Object.keys(DEFAULT_LIMITS).join(', ')}`,
+      );
+    }
+  }
   const merged = { ...DEFAULT_LIMITS, ...partial };
   for (const [name, value] of Object.entries(merged)) {
     if (!Number.isSafeInteger(value) || value <= 0) {
