@@ -52,6 +52,15 @@ async function withContainer(script: Script, clientOpts: Partial<AjpClientOption
   return { fake, client };
 }
 
+/** Waits (polling) until `cond` holds, at most 5 s: robust on a loaded machine. */
+async function until(cond: () => boolean): Promise<void> {
+  const end = Date.now() + 5000;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not reached within 5 s');
+    await sleep(10);
+  }
+}
+
 const GET = { method: 'GET', url: '/', remoteAddress: '127.0.0.1' };
 
 async function readAll(body: NodeJS.ReadableStream): Promise<string> {
@@ -260,16 +269,16 @@ describe('client reactions to container faults', () => {
         let n = 0;
         const t = setInterval(() => {
           if (s.destroyed) return clearInterval(t);
-          if (++n === 6) {
+          if (++n === 20) {
             clearInterval(t);
             s.write(END_REUSE);
           } else s.write(encodeSendBodyChunk(Buffer.from('.')));
-        }, 60);
+        }, 50);
       },
-      { replyTimeout: 150 },
+      { replyTimeout: 600 }, // gaps of 50 ms, total ≈ 1 s: longer than the timeout
     );
     const r = await client.request(GET);
-    expect(await readAll(r.body)).toBe('.....');
+    expect(await readAll(r.body)).toBe('.'.repeat(19));
   });
 
   it('CPING on connect fails on a container that answers with something else', async () => {
@@ -341,11 +350,9 @@ describe('client reactions to container faults', () => {
       () => client.close(),
     );
     await readAll((await client.request(GET)).body);
-    await sleep(150);
-    expect(cpings).toBeGreaterThanOrEqual(2);
+    await until(() => cpings >= 2);
     expect(client.stats.idle).toBe(1);
     answer = false;
-    await sleep(250);
-    expect(client.stats.open).toBe(0);
+    await until(() => client.stats.open === 0);
   });
 });
