@@ -3,7 +3,7 @@ import { closeSync, existsSync, openSync, readFileSync, rmSync, statSync } from 
 
 import { PeerError } from './errors.js';
 import { listensOn } from './listen.js';
-import { isPortOpen, sleep } from './ports.js';
+import { isPortOpen, sleep, waitPortClosed } from './ports.js';
 import { isRunning, processStartTime, signal, stopProcess, waitGone } from './pids.js';
 import { register, unregister } from './registry.js';
 
@@ -255,6 +255,8 @@ export async function launch(spec: LaunchSpec): Promise<PeerHandle> {
     if (stopping)
       throw new PeerError('BAD_OPTION', name, 'restart() after stop(): start a new one');
     await stopProcess(pid, spec.stopTimeoutMs, stopSignal, startTime);
+    // Sockets of a killed process can take a moment to close (TIME_WAIT does not matter).
+    for (const port of spec.ports) await waitPortClosed(port, 5000);
     await spawnReady();
   };
   return {

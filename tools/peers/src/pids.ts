@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 import { sleep } from './ports.js';
 
@@ -18,13 +18,18 @@ export function processStartTime(pid: number): string | undefined {
   }
 }
 
-/** True if `pid` runs and is not a zombie (and, if given, started at `startTime`). */
+/**
+ * True if `pid` runs (and, if given, started at `startTime`). A zombie counts as gone only once
+ * all its threads are gone: a multi-threaded process (a JVM) shows its main thread as a zombie
+ * while other threads still hold its files and sockets.
+ */
 export function isRunning(pid: number, startTime?: string): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (fields[0] === 'Z' || fields[0] === 'X') return false;
-    return startTime === undefined || fields[19] === startTime;
+    if (startTime !== undefined && fields[19] !== startTime) return false;
+    if (fields[0] === 'Z' || fields[0] === 'X') return readdirSync(`/proc/${pid}/task`).length > 1;
+    return true;
   } catch {
     return false;
   }
