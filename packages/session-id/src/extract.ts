@@ -78,6 +78,8 @@ const QUOTE = 0x22;
 const QMARK = 0x3f;
 const HASH = 0x23;
 const SLASH = 0x2f;
+/** A path parameter's value: everything up to `;` `?` `#` or `/`. */
+const PATH_VALUE = /[^;?#/]*/y;
 
 interface Pattern {
   readonly name: string;
@@ -234,12 +236,20 @@ export function createExtractor(options: ExtractorOptions = {}): Extractor {
     return slice(src, s, e);
   }
 
-  /** End of a path parameter's value: `;` `?` `#` `/`, scanning at most one char past the limit. */
+  /**
+   * End of a path parameter's value: the first `;` `?` `#` `/` or the end of the path. Strings
+   * are scanned by a native sticky regex; the next search starts at the end, so each character is
+   * scanned once (linear time).
+   */
   function pathValueEnd(target: string | Buffer, start: number, pathEnd: number): number {
-    const limit = Math.min(pathEnd, start + maxValueLength + 1);
+    if (typeof target === 'string') {
+      PATH_VALUE.lastIndex = start;
+      PATH_VALUE.test(target);
+      return Math.min(PATH_VALUE.lastIndex, pathEnd);
+    }
     let end = start;
-    while (end < limit) {
-      const c = codeAt(target, end);
+    while (end < pathEnd) {
+      const c = target[end]!;
       if (c === SEMI || c === QMARK || c === HASH || c === SLASH) break;
       end++;
     }
