@@ -23,7 +23,10 @@ export interface HaproxyOptions {
   balance?: 'roundrobin' | 'leastconn' | 'source' | 'first';
   /** Health checks every 500 ms, down after 1 failure, up after 1 success (default true; P19). */
   healthCheck?: boolean;
-  /** Extra lines appended to the generated config (e.g. more `backend` settings). */
+  /**
+   * Lines appended to the generated config: they land at the end of the `backend be` section
+   * (e.g. `  http-reuse always`) unless they open a section of their own.
+   */
   extraConfig?: string;
   /** Ready timeout (default 10 s). */
   readyTimeoutMs?: number;

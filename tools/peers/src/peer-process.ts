@@ -41,12 +41,19 @@ export interface PeerHandle {
 
 /** How to launch one peer process and tell when it is ready. */
 export interface LaunchSpec {
+  /** Peer kind, e.g. `tomcat`. */
   kind: string;
+  /** Label in messages and the run directory name, e.g. the route or port. */
   label: string;
+  /** The run directory (working directory of the process). */
   dir: string;
+  /** The executable. */
   command: string;
+  /** Its arguments (it must stay in the foreground). */
   args: string[];
+  /** Environment changes; `undefined` removes a variable. */
   env?: Record<string, string | undefined>;
+  /** File that receives stdout and stderr (appended). */
   logFile: string;
   /** Ports (on 127.0.0.1) the process itself must be listening on before it counts as ready. */
   ports: number[];
@@ -54,8 +61,11 @@ export interface LaunchSpec {
   ready?: () => Promise<boolean>;
   /** Log text that means a port could not be bound (default: the usual bind error messages). */
   bindFailure?: RegExp;
+  /** How long to wait for readiness. */
   readyTimeoutMs: number;
+  /** How long a graceful stop may take before SIGKILL. */
   stopTimeoutMs: number;
+  /** The graceful stop signal (default SIGTERM). */
   stopSignal?: NodeJS.Signals;
 }
 

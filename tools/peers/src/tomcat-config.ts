@@ -23,12 +23,17 @@ export interface TomcatClusterOptions {
 
 /** Everything server.xml needs. */
 export interface ServerXmlInput {
+  /** The Engine's jvmRoute. */
   route: string;
+  /** HTTP connector port. */
   httpPort: number;
+  /** AJP connector port. */
   ajpPort: number;
+  /** The AJP secret (XML-escaped on output). */
   ajpSecret: string;
   /** A regex for AJP request attributes Tomcat accepts, or undefined for Tomcat's default. */
   allowedRequestAttributesPattern: string | undefined;
+  /** Cluster settings, or undefined for a standalone instance. */
   cluster:
     (Required<Omit<TomcatClusterOptions, 'memberPorts'>> & { memberPorts: number[] }) | undefined;
 }
