@@ -130,6 +130,10 @@ describe('TrackedSession: explicit changes', () => {
     t.set('b', 2);
     expectCodecError(() => t.set('c', 3), 'LIMIT_EXCEEDED');
     t.set('a', 5);
+    t.remove('a');
+    t.set('c', 3);
+    expect(t.size).toBe(2);
+    expectCodecError(() => t.set('d', 4), 'LIMIT_EXCEEDED');
   });
 });
 
@@ -237,6 +241,7 @@ describe('TrackedSession: properties', () => {
               }
             }
           }
+          expect(t.size).toBe(t.names().length);
           const expected: Record<string, unknown> = {};
           for (const name of t.names())
             Object.defineProperty(expected, name, { value: t.get(name), enumerable: true });

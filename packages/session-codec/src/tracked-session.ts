@@ -53,6 +53,8 @@ export class TrackedSession {
   readonly #codec: ValueCodec;
   readonly #entries = new Map<string, Entry>();
   #touched = false;
+  /** How many attributes exist now (base, plus added, minus removed). */
+  #size: number;
   #state: 'open' | 'committed' | 'invalidated' = 'open';
   #maxInactiveSeconds: number;
   #principal: Principal | null;
@@ -71,6 +73,7 @@ export class TrackedSession {
     this.#principal = session.principal;
     this.#lastAccessedAt = session.lastAccessedAt;
     this.#isNew = session.isNew;
+    this.#size = session.attributes.size;
   }
 
   /** The session id without its route. */
@@ -100,6 +103,10 @@ export class TrackedSession {
   /** The principal, including a change made in this request. */
   get principal(): Principal | null {
     return this.#principal;
+  }
+  /** How many attributes the session has now. */
+  get size(): number {
+    return this.#size;
   }
   /** True once {@link TrackedSession.invalidate} was called. */
   get invalidated(): boolean {
@@ -180,16 +187,10 @@ export class TrackedSession {
       return;
     }
     this.#checkName(name);
-    const bytes = this.#codec.encode(value, name);
     const entry = this.#entries.get(name);
-    if (entry !== undefined) {
-      entry.state = 'set';
-      entry.live = value;
-      entry.bytes = bytes;
-      return;
-    }
-    const base = this.#base.attributes.get(name);
-    if (base === undefined && this.names().length >= this.#codec.limits.maxAttributes) {
+    const exists =
+      entry !== undefined ? entry.state !== 'removed' : this.#base.attributes.has(name);
+    if (!exists && this.#size >= this.#codec.limits.maxAttributes) {
       throw new SessionCodecError(
         'LIMIT_EXCEEDED',
         `session has ${this.#codec.limits.maxAttributes} attributes already`,
@@ -198,13 +199,28 @@ export class TrackedSession {
         },
       );
     }
-    this.#entries.set(name, { base, state: 'set', live: value, bytes });
+    const bytes = this.#codec.encode(value, name);
+    if (!exists) this.#size++;
+    if (entry !== undefined) {
+      entry.state = 'set';
+      entry.live = value;
+      entry.bytes = bytes;
+    } else {
+      this.#entries.set(name, {
+        base: this.#base.attributes.get(name),
+        state: 'set',
+        live: value,
+        bytes,
+      });
+    }
   }
 
   /** Removes an attribute (no effect if absent). */
   remove(name: string): void {
     this.#open();
     const entry = this.#entries.get(name);
+    if (entry !== undefined ? entry.state !== 'removed' : this.#base.attributes.has(name))
+      this.#size--;
     if (entry !== undefined) {
       entry.state = 'removed';
       entry.live = undefined;
