@@ -98,9 +98,12 @@ export const RESPONSE_HEADERS: readonly string[] = [
   'WWW-Authenticate',
 ];
 
-/** Response header code by lower-case name. */
+/** Response header code by lower-case name and by canonical name. */
 export const RESPONSE_HEADER_CODES: ReadonlyMap<string, number> = new Map(
-  RESPONSE_HEADERS.map((h, i) => [h.toLowerCase(), 0xa001 + i]),
+  RESPONSE_HEADERS.flatMap((h, i) => [
+    [h.toLowerCase(), 0xa001 + i],
+    [h, 0xa001 + i],
+  ]),
 );
 
 /** Forward Request attribute codes. */

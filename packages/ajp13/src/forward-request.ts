@@ -91,6 +91,15 @@ export interface DecodeOptions {
 }
 
 const NAME = 'FORWARD_REQUEST';
+const NOT_TOKEN = /[^!#$%&'*+\-.^_`|~0-9A-Za-z]/;
+
+function emptyField(field: string): AjpProtocolError {
+  return new AjpProtocolError('INVALID_VALUE', `empty ${field}`, {
+    messageType: NAME,
+    field,
+    expected: 'a non-empty string',
+  });
+}
 
 function attrString(
   w: PacketWriter,
@@ -115,23 +124,15 @@ export function encodeForwardRequest(req: ForwardRequest, options: EncodeOptions
   const w = new PacketWriter(MAGIC_TO_CONTAINER, options.packetSize ?? DEFAULT_PACKET_SIZE, NAME);
   w.u8(MessageType.FORWARD_REQUEST, 'prefix_code');
   const method = req.method;
-  if (method.length === 0 || /[^!#$%&'*+\-.^_`|~0-9A-Za-z]/.test(method))
+  const code = METHOD_CODES.get(method);
+  if (code === undefined && (method.length === 0 || NOT_TOKEN.test(method)))
     throw new AjpProtocolError('INVALID_VALUE', 'method is not an HTTP token', {
       messageType: NAME,
       field: 'method',
       expected: 'an HTTP token',
     });
-  for (const [field, v] of [
-    ['protocol', req.protocol],
-    ['req_uri', req.uri],
-  ] as const)
-    if (v.length === 0)
-      throw new AjpProtocolError('INVALID_VALUE', `empty ${field}`, {
-        messageType: NAME,
-        field,
-        expected: 'a non-empty string',
-      });
-  const code = METHOD_CODES.get(method);
+  if (req.protocol.length === 0) throw emptyField('protocol');
+  if (req.uri.length === 0) throw emptyField('req_uri');
   w.u8(code ?? STORED_METHOD_CODE, 'method');
   w.string(req.protocol, 'protocol');
   w.string(req.uri, 'req_uri');
@@ -148,7 +149,7 @@ export function encodeForwardRequest(req: ForwardRequest, options: EncodeOptions
     const hc = REQUEST_HEADER_CODES.get(name) ?? REQUEST_HEADER_CODES.get(name.toLowerCase());
     if (hc !== undefined) w.u16(hc, 'header_name');
     else {
-      if (name.length === 0 || /[^!#$%&'*+\-.^_`|~0-9A-Za-z]/.test(name))
+      if (name.length === 0 || NOT_TOKEN.test(name))
         throw new AjpProtocolError('INVALID_VALUE', `header ${i} name is not an HTTP token`, {
           messageType: NAME,
           field: `header[${i}].name`,
@@ -336,7 +337,7 @@ export function decodeForwardRequestPayload(
       }
       case Attribute.STORED_METHOD: {
         const m = r.requiredString('stored_method');
-        if (m.length === 0 || /[^!#$%&'*+\-.^_`|~0-9A-Za-z]/.test(m))
+        if (m.length === 0 || NOT_TOKEN.test(m))
           r.fail(
             'BAD_STORED_METHOD',
             'stored method is not an HTTP token',

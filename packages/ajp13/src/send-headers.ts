@@ -38,7 +38,7 @@ export function encodeSendHeaders(msg: SendHeaders, options: EncodeOptions = {})
   for (let i = 0; i < msg.headers.length; i++) {
     w.index = i;
     const [name, value] = msg.headers[i]!;
-    const code = RESPONSE_HEADER_CODES.get(name.toLowerCase());
+    const code = RESPONSE_HEADER_CODES.get(name) ?? RESPONSE_HEADER_CODES.get(name.toLowerCase());
     if (code !== undefined) w.u16(code, 'header_name');
     else {
       if (name.length === 0 || TOKEN.test(name))

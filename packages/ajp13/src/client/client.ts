@@ -593,6 +593,8 @@ export class AjpClient {
                 if (r.status === 204 || r.status === 304 || (r.status >= 100 && r.status < 200))
                   noBody = true;
                 body = new Readable({
+                  // a few packets' worth: fewer pause/resume turns of the socket
+                  highWaterMark: 4 * this.packetSize,
                   read: () => conn.resume(),
                   destroy: (error, cb) => {
                     if (!done) fail(err('ABORTED', 'response body destroyed before its end'));
