@@ -54,6 +54,14 @@ describe.skipIf(!existsSync(cli) && !isCi())('cohort-peers CLI', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toContain("--port '99999' is not a port");
     expect(spawnSync(process.execPath, [cli, 'frobnicate'], { env }).status).toBe(2);
+    const unknown = spawnSync(process.execPath, [cli, 'start', 'redis', '--bogus'], {
+      encoding: 'utf8',
+      env,
+    });
+    expect([unknown.status, unknown.stderr]).toEqual([
+      2,
+      "cohort-peers: Unknown option '--bogus'\n",
+    ]);
   });
 
   it.skipIf(requirePeers(['redis-server'], 'cli').skip)(

@@ -3,9 +3,10 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
+import { parseAjpBackend, parseHttpBackend, parsePort } from './cli-args.js';
 import { PeerError } from './errors.js';
 import { startHaproxy } from './haproxy.js';
-import { ajpBackends, startHttpd, type AjpBackend } from './httpd.js';
+import { ajpBackends, startHttpd } from './httpd.js';
 import { startMemcached } from './memcached.js';
 import { startNginx } from './nginx.js';
 import { PEER_PACKAGES, installedVersion } from './packages.js';
@@ -16,7 +17,6 @@ import { startPen } from './pen.js';
 import { startRedis } from './redis.js';
 import { killLeftovers, stopAll } from './registry.js';
 import { startTomcats, TOMCAT_BENCH_JAVA_OPTS } from './tomcat.js';
-import type { HttpBackend } from './backends.js';
 
 const USAGE = `cohort-peers: install, start and stop the real peers cohort tests against.
 
@@ -42,30 +42,6 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-function port(v: string | undefined, field: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) fail(`${field} '${v}' is not a port (1..65535)`);
-  return n;
-}
-
-function httpBackend(spec: string): HttpBackend {
-  const i = spec.lastIndexOf(':');
-  if (i <= 0) fail(`--backend '${spec}' must be HOST:PORT`);
-  return { host: spec.slice(0, i), port: port(spec.slice(i + 1), '--backend port')! };
-}
-
-function ajpBackend(spec: string): AjpBackend {
-  const [host, p, route, ...secret] = spec.split(':');
-  if (!host || !p || !route) fail(`--backend '${spec}' must be HOST:PORT:ROUTE[:SECRET]`);
-  return {
-    host,
-    port: port(p, '--backend port')!,
-    route,
-    secret: secret.length ? secret.join(':') : undefined,
-  };
-}
-
 /** What `start` prints for each peer: everything but secrets. */
 function describePeer(h: PeerHandle): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -77,26 +53,35 @@ function describePeer(h: PeerHandle): Record<string, unknown> {
   return out;
 }
 
+function startArgs(args: string[]) {
+  try {
+    return parseArgs({
+      args,
+      options: {
+        route: { type: 'string', multiple: true },
+        cluster: { type: 'boolean' },
+        async: { type: 'boolean' },
+        secret: { type: 'string' },
+        'with-httpd': { type: 'string' },
+        bench: { type: 'boolean' },
+        mode: { type: 'string' },
+        backend: { type: 'string', multiple: true },
+        port: { type: 'string' },
+        'no-balancer': { type: 'boolean' },
+        static: { type: 'string' },
+        'static-port': { type: 'string' },
+      },
+    });
+  } catch (e) {
+    // Unknown or malformed options: a usage error, not a crash.
+    fail(e instanceof Error ? e.message : String(e));
+  }
+}
+
 async function start(kind: string | undefined, args: string[]): Promise<void> {
-  const { values: v } = parseArgs({
-    args,
-    options: {
-      route: { type: 'string', multiple: true },
-      cluster: { type: 'boolean' },
-      async: { type: 'boolean' },
-      secret: { type: 'string' },
-      'with-httpd': { type: 'string' },
-      bench: { type: 'boolean' },
-      mode: { type: 'string' },
-      backend: { type: 'string', multiple: true },
-      port: { type: 'string' },
-      'no-balancer': { type: 'boolean' },
-      static: { type: 'string' },
-      'static-port': { type: 'string' },
-    },
-  });
+  const { values: v } = startArgs(args);
   const started: PeerHandle[] = [];
-  const p = port(v.port, '--port');
+  const p = parsePort(v.port, '--port');
   switch (kind) {
     case 'tomcat': {
       if (!v.route?.length) fail('start tomcat needs --route (repeat it for more instances)');
@@ -120,7 +105,7 @@ async function start(kind: string | undefined, args: string[]): Promise<void> {
       started.push(
         await startHttpd({
           mode: v.mode,
-          backends: v.backend.map(ajpBackend),
+          backends: v.backend.map(parseAjpBackend),
           port: p,
           balancer: v['no-balancer'] ? false : undefined,
         }),
@@ -130,7 +115,7 @@ async function start(kind: string | undefined, args: string[]): Promise<void> {
     case 'haproxy':
     case 'pen': {
       if (!v.backend?.length) fail(`start ${kind} needs --backend HOST:PORT`);
-      const backends = v.backend.map(httpBackend);
+      const backends = v.backend.map(parseHttpBackend);
       started.push(
         kind === 'haproxy'
           ? await startHaproxy({ backends, port: p })
@@ -141,10 +126,10 @@ async function start(kind: string | undefined, args: string[]): Promise<void> {
     case 'nginx':
       started.push(
         await startNginx({
-          backends: v.backend?.map(httpBackend),
+          backends: v.backend?.map(parseHttpBackend),
           port: p,
           staticDir: v.static,
-          staticPort: port(v['static-port'], '--static-port'),
+          staticPort: parsePort(v['static-port'], '--static-port'),
         }),
       );
       break;
@@ -206,5 +191,6 @@ async function main(argv: string[]): Promise<void> {
 main(process.argv.slice(2)).catch((e: unknown) => {
   if (e instanceof PeerError) console.error(`cohort-peers: ${e.message}`);
   else console.error(e);
-  void stopAll().finally(() => process.exit(1));
+  const usage = e instanceof PeerError && e.code === 'BAD_OPTION' && e.peer === 'cohort-peers';
+  void stopAll().finally(() => process.exit(usage ? 2 : 1));
 });
