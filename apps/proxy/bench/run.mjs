@@ -6,7 +6,7 @@
 // /proc), which survives a noisy shared machine far better than requests per second.
 //
 //   npm run bench -w apps/proxy          (or: npx nx bench cohort-proxy)
-//   options (env): BENCH_SECONDS=5 BENCH_CONNECTIONS=32 BENCH_ROUNDS=2
+//   options (env): BENCH_SECONDS=5 BENCH_CONNECTIONS=32 BENCH_ROUNDS=3 BENCH_WARMUP=3
 //                  HTTP_PROXY_DIR=<dir containing node_modules/http-proxy> (default: this package)
 import { execFileSync, spawn } from 'node:child_process';
 import {
@@ -27,7 +27,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const pkg = join(here, '..');
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
-const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const warmup = Number(process.env.BENCH_WARMUP ?? 3);
 const TICK_US = 1e6 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
 
 /** utime + stime (µs) of a process and all its descendants. */
@@ -179,7 +180,7 @@ async function main() {
         continue;
       }
       try {
-        wrk(t.url, 1); // warm-up
+        wrk(t.url, warmup); // warm-up: lets V8 optimise the Node proxies before measuring
         const runs = [];
         for (let r = 0; r < rounds; r++) {
           const before = treeCpuUs(t.pid);
@@ -229,7 +230,7 @@ async function main() {
   }
   const table = lines.join('\n');
   process.stdout.write(
-    `\nwrk -t1 -c${connections} -d${seconds}s, ${rounds} rounds each (CPU: best round; req/s and latency: median)\n${table}\n`,
+    `\nwrk -t1 -c${connections} -d${seconds}s after a ${warmup} s warm-up, ${rounds} rounds each (CPU: best round; req/s and latency: median)\n${table}\n`,
   );
   mkdirSync(join(pkg, 'bench-results'), { recursive: true });
   writeFileSync(

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 
-import { parse as parseYaml } from 'yaml';
+import { parseDocument } from 'yaml';
 
 import { ConfigError, formatPath, type ConfigIssue } from './errors.js';
 import {
@@ -132,8 +132,19 @@ export function validateConfig(input: unknown, source = 'config'): ResolvedConfi
 export function parseConfig(text: string, source = 'config'): ResolvedConfig {
   let data: unknown;
   try {
-    data = parseYaml(text, { prettyErrors: true, uniqueKeys: true });
+    // Warnings (unknown tags, …) are refused like errors: a config file has no use for them.
+    const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, logLevel: 'silent' });
+    const problems = [...doc.errors, ...doc.warnings];
+    if (problems.length > 0) {
+      throw new ConfigError(
+        'ERR_CONFIG_SYNTAX',
+        problems.map((p) => ({ path: '', message: p.message })),
+        source,
+      );
+    }
+    data = doc.toJS({ maxAliasCount: 100 });
   } catch (e) {
+    if (e instanceof ConfigError) throw e;
     throw new ConfigError(
       'ERR_CONFIG_SYNTAX',
       [{ path: '', message: (e as Error).message }],

@@ -1,0 +1,123 @@
+// AJP side by side: cohort-proxy → Tomcat over AJP against httpd mod_proxy_ajp → Tomcat and
+// httpd mod_jk → Tomcat, same Tomcat, same run. Load: wrk on Tomcat's static /ping.txt (no
+// session). Reports requests per second (the target: cohort ≥ both) and CPU µs per request of
+// each proxy's process tree.
+//
+//   node bench/ajp.mjs     (after tsc -b; env BENCH_SECONDS=5 BENCH_ROUNDS=2 BENCH_CONNECTIONS=16)
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { ajpBackends, freePort, startHttpd, startTomcat } from '@cohort/peers';
+
+import { treeCpuUs, waitHttp, wrk } from './run.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const pkg = join(here, '..');
+const seconds = Number(process.env.BENCH_SECONDS ?? 5);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
+const conns = Number(process.env.BENCH_CONNECTIONS ?? 16);
+
+async function cohort(tc) {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'cohort-ajp-bench-'));
+  const file = join(dir, 'proxy.yaml');
+  writeFileSync(
+    file,
+    `listen: 127.0.0.1:${port}\nlog: { level: warn, access: false }\nbalancers:\n  - name: tc\n    members:\n` +
+      `      - { url: "ajp://127.0.0.1:${tc.ajpPort}", route: ${tc.route}, secret: "${tc.ajpSecret}" }\n`,
+  );
+  const c = spawn(process.execPath, [join(pkg, 'dist', 'cli.js'), '--config', file], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  await waitHttp(`http://127.0.0.1:${port}/ping.txt`);
+  return {
+    url: `http://127.0.0.1:${port}/ping.txt`,
+    pid: c.pid,
+    stop: () =>
+      new Promise((r) => (c.exitCode !== null ? r() : (c.once('exit', r), c.kill('SIGTERM')))),
+  };
+}
+
+async function httpd(tc, mode) {
+  const h = await startHttpd({ backends: ajpBackends([tc]), mode, balancer: false });
+  await waitHttp(`${h.url}/ping.txt`);
+  return { url: `${h.url}/ping.txt`, pid: h.pid, stop: () => h.stop() };
+}
+
+const tc = await startTomcat({ route: 'tc1' });
+const results = [];
+try {
+  const targets = [
+    [
+      'Tomcat HTTP direct',
+      async () => ({ url: `${tc.url}/ping.txt`, pid: tc.pid, stop: async () => undefined }),
+    ],
+    ['cohort-proxy → AJP', () => cohort(tc)],
+    ['httpd mod_proxy_ajp → AJP', () => httpd(tc, 'proxy_ajp')],
+    ['httpd mod_jk → AJP', () => httpd(tc, 'jk')],
+  ];
+  for (const [name, start] of targets) {
+    const t = await start();
+    try {
+      wrk(t.url, 3, conns);
+      const runs = [];
+      for (let r = 0; r < rounds; r++) {
+        const before = treeCpuUs(t.pid);
+        const w = wrk(t.url, seconds, conns);
+        runs.push({ ...w, cpuUsPerReq: (treeCpuUs(t.pid) - before) / w.total });
+      }
+      const median = (k) =>
+        runs.map((x) => x[k]).sort((a, b) => a - b)[Math.floor(runs.length / 2)];
+      results.push({
+        name,
+        runs,
+        rps: median('rps'),
+        p50: median('p50'),
+        p99: median('p99'),
+        cpuUsPerReq: Math.min(...runs.map((x) => x.cpuUsPerReq)),
+      });
+      process.stderr.write(
+        `${name}: ${runs.map((x) => `${Math.round(x.rps)} req/s`).join(' | ')}\n`,
+      );
+    } finally {
+      await t.stop();
+    }
+  }
+} finally {
+  await tc.stop();
+}
+const cohortR = results.find((r) => r.name.startsWith('cohort'));
+const lines = [
+  '| path | req/s | p50 ms | p99 ms | proxy CPU µs / request | cohort req/s ÷ this |',
+  '|---|---:|---:|---:|---:|---:|',
+];
+for (const r of results) {
+  const cpu = r.name.startsWith('Tomcat') ? '' : r.cpuUsPerReq.toFixed(1);
+  lines.push(
+    `| ${r.name} | ${Math.round(r.rps)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${cpu} | ${(cohortR.rps / r.rps).toFixed(2)}× |`,
+  );
+}
+const table = lines.join('\n');
+process.stdout.write(
+  `\nwrk -t1 -c${conns} -d${seconds}s on /ping.txt after a 3 s warm-up, ${rounds} rounds (median req/s, best CPU)\n${table}\n`,
+);
+mkdirSync(join(pkg, 'bench-results'), { recursive: true });
+writeFileSync(
+  join(pkg, 'bench-results', 'ajp.json'),
+  JSON.stringify(
+    {
+      date: new Date().toISOString(),
+      node: process.version,
+      seconds,
+      rounds,
+      conns,
+      results,
+      table,
+    },
+    null,
+    2,
+  ),
+);
