@@ -2,45 +2,25 @@ import { describe, expect, it } from 'vitest';
 import { applyDelta } from './apply-delta.js';
 import { expressSessionDelta, fromExpressSession, toExpressSession } from './express-session.js';
 import { readAttribute } from './session.js';
+import { es } from '../test/express-session.js';
 import { expectCodecError } from '../test/support.js';
 
 /**
- * The data express-session 1.19 hands to `store.set`: a Session whose own enumerable properties
- * are the attributes plus `cookie`, a Cookie whose `expires` is an accessor over `_expires`
- * (the fields `Cookie#toJSON` writes are originalMaxAge, partitioned, priority, expires, secure,
- * httpOnly, domain, path, sameSite).
+ * The object express-session 1.19 hands to `store.set`, built with its own classes: a `Session`
+ * (attributes as own enumerable properties, `id` and `req` non-enumerable) holding a `Cookie`
+ * (`expires` is an accessor over `_expires`; `toJSON` writes originalMaxAge, partitioned,
+ * priority, expires, secure, httpOnly, domain, path, sameSite).
  */
-class CookieLike {
-  path = '/';
-  _expires: Date | null;
-  originalMaxAge: number | null;
-  httpOnly = true;
-  secure?: boolean;
-  sameSite?: string;
-  constructor(maxAgeMs: number | null, now: number) {
-    this.originalMaxAge = maxAgeMs;
-    this._expires = maxAgeMs === null ? null : new Date(now + maxAgeMs);
-  }
-  get expires(): Date | null {
-    return this._expires;
-  }
-  toJSON(): Record<string, unknown> {
-    const { originalMaxAge, expires, secure, httpOnly, path, sameSite } = this;
-    return { originalMaxAge, expires, secure, httpOnly, path, sameSite };
-  }
-}
-
 function expressData(now: number, extra: Record<string, unknown> = {}) {
-  const data: Record<string, unknown> = {
-    cookie: new CookieLike(3_600_000, now),
-    views: 3,
-    user: { id: 7 },
-    ...extra,
-  };
-  // express-session defines id and req as non-enumerable properties
-  Object.defineProperty(data, 'id', { value: 'sid', enumerable: false });
-  Object.defineProperty(data, 'req', { value: {}, enumerable: false });
-  return data;
+  return new es.Session(
+    { sessionID: 'sid' },
+    {
+      cookie: new es.Cookie({ expires: new Date(now + 3_600_000), originalMaxAge: 3_600_000 }),
+      views: 3,
+      user: { id: 7 },
+      ...extra,
+    },
+  ) as unknown as Record<string, unknown>;
 }
 
 describe('express-session adapter', () => {
