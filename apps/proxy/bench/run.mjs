@@ -32,7 +32,7 @@ const warmup = Number(process.env.BENCH_WARMUP ?? 3);
 const TICK_US = 1e6 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
 
 /** utime + stime (µs) of a process and all its descendants. */
-function treeCpuUs(root) {
+export function treeCpuUs(root) {
   const parent = new Map();
   const cpu = new Map();
   for (const d of readdirSync('/proc')) {
@@ -56,8 +56,8 @@ function treeCpuUs(root) {
   return total;
 }
 
-function wrk(url, secs) {
-  const out = execFileSync('wrk', ['-t1', `-c${connections}`, `-d${secs}s`, '--latency', url], {
+export function wrk(url, secs, conns = connections) {
+  const out = execFileSync('wrk', ['-t1', `-c${conns}`, `-d${secs}s`, '--latency', url], {
     encoding: 'utf8',
   });
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]);
@@ -80,7 +80,7 @@ function wrk(url, secs) {
   };
 }
 
-async function waitHttp(url) {
+export async function waitHttp(url) {
   for (let i = 0; i < 200; i++) {
     try {
       const r = await fetch(url);
@@ -251,4 +251,4 @@ async function main() {
   );
 }
 
-await main();
+if (process.argv[1] === fileURLToPath(import.meta.url)) await main();
