@@ -20,7 +20,13 @@ export type { TomcatClusterOptions } from './tomcat-config.js';
 
 /** Where Debian's tomcat10 package puts Tomcat. */
 export const CATALINA_HOME = '/usr/share/tomcat10';
-const CONF_TEMPLATES = '/etc/tomcat10';
+/**
+ * The package's pristine, world-readable copies of the conf templates (/etc/tomcat10 holds the
+ * same files, readable only by root and the tomcat group).
+ */
+const CONF_TEMPLATES = existsSync('/usr/share/tomcat10/etc/web.xml')
+  ? '/usr/share/tomcat10/etc'
+  : '/etc/tomcat10';
 
 /** JVM options for tests: small heap, serial GC, C1 JIT only (fast start, slower peak). */
 export const TOMCAT_TEST_JAVA_OPTS: readonly string[] = [
