@@ -120,6 +120,7 @@ interface Probe {
   start: number;
   acked: boolean;
   tcpAcked: boolean;
+  tcpRefused: boolean;
   nacks: number;
   expectedNacks: number;
 }
@@ -303,6 +304,16 @@ export class MemberCore {
     return this.flush(now);
   }
 
+  /**
+   * The host could not deliver a stream frame to `to`. `refused` means the peer's host answered
+   * that nothing listens there (TCP RST): for a fallback probe that is an independent sign that
+   * the process is gone, counted as one more accuser.
+   */
+  streamFailed(now: number, to: string, refused: boolean): CoreOutput {
+    if (refused && this.probe && this.probe.target.addr === to) this.probe.tcpRefused = true;
+    return this.flush(now);
+  }
+
   /** Publish new metadata (bumps the incarnation and gossips it). */
   updateMetadata(now: number, meta: Uint8Array): CoreOutput {
     this.checkMeta(meta);
@@ -417,6 +428,7 @@ export class MemberCore {
       start: now,
       acked: false,
       tcpAcked: false,
+      tcpRefused: false,
       nacks: 0,
       expectedNacks: 0,
     };
@@ -500,6 +512,7 @@ export class MemberCore {
       this.health.apply(probe.expectedNacks > 0 ? probe.expectedNacks - probe.nacks : 1);
     }
     this.suspect(now, target.name, target.incarnation, this.name);
+    if (probe.tcpRefused) this.suspect(now, target.name, target.incarnation, `${this.name}#tcp`);
   }
 
   private nextProbeTarget(): Member | undefined {

@@ -347,6 +347,8 @@ export async function createMember(opts: MemberOptions): Promise<Member> {
     keyring,
     onPacket: (from, bytes) => ref.member?.apply(core.receivePacket(ref.member.now(), from, bytes)),
     onFrame: (bytes) => ref.member?.apply(core.receiveStream(ref.member.now(), bytes)),
+    onFrameFailed: (to, refused) =>
+      ref.member?.apply(core.streamFailed(ref.member.now(), to, refused)),
   });
   const address = opts.advertise ?? transport.address;
   const core = new MemberCore({

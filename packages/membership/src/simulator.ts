@@ -399,6 +399,17 @@ export class Simulator {
     if (!to) return;
     if (this.blocked.has(`${from.name}>${to.name}`) || this.blocked.has(`${to.name}>${from.name}`))
       return;
+    if (to.crashed) {
+      // The host is up but nothing listens: the connection is refused after one round trip.
+      const l = this.linkModel(from, to);
+      const rtt = 2 * (l.delayMs + this.random() * l.jitterMs);
+      const gen = from.restarts;
+      this.push(this.now + rtt, () => {
+        if (from.crashed || from.restarts !== gen) return;
+        this.deliver(from, () => this.apply(from, from.core.streamFailed(this.now, toAddr, true)));
+      });
+      return;
+    }
     const m = this.linkModel(from, to);
     const back = this.linkModel(to, from);
     const fwd = (1 - m.loss) * (1 - from.egressLoss) * (1 - to.ingressLoss);

@@ -27,6 +27,8 @@ export interface TransportOptions {
   tcpTimeoutMs?: number;
   onPacket: (fromAddr: string, bytes: Uint8Array) => void;
   onFrame: (bytes: Uint8Array) => void;
+  /** A frame could not be delivered; `refused` when the peer's host refused the connection. */
+  onFrameFailed?: (to: string, refused: boolean) => void;
 }
 
 /** Split `host:port` (IPv6 in brackets). */
@@ -142,7 +144,10 @@ export class UdpTcpTransport {
     const s = net.connect({ host: addr.host, port: addr.port });
     this.track(s);
     s.setTimeout(this.opts.tcpTimeoutMs ?? 10_000, () => s.destroy());
-    s.on('error', () => this.stats.tcpErrors++);
+    s.on('error', (err: NodeJS.ErrnoException) => {
+      this.stats.tcpErrors++;
+      this.opts.onFrameFailed?.(to, err.code === 'ECONNREFUSED');
+    });
     s.end(Buffer.concat([head, data]));
     this.stats.tcpSent++;
   }
