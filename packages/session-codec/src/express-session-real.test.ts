@@ -142,6 +142,7 @@ describe('express-session adapter with the real express-session middleware', () 
   let server: Server;
   let base: string;
   let cookie = '';
+  let originalMaxAge = 0;
 
   beforeAll(async () => {
     server = createServer((req, res) => {
@@ -202,7 +203,12 @@ describe('express-session adapter with the real express-session middleware', () 
       'originalMaxAge',
       'path',
     ]);
-    expect(storedCookie).toMatchObject({ originalMaxAge: MAX_AGE, httpOnly: true, path: '/' });
+    expect(storedCookie).toMatchObject({ httpOnly: true, path: '/' });
+    // express-session computes originalMaxAge from a Date.now() read just after setting expires,
+    // so it can be a few ms short of the configured maxAge; what matters is that it survives
+    originalMaxAge = storedCookie.originalMaxAge as number;
+    expect(originalMaxAge).toBeGreaterThan(MAX_AGE - 1_000);
+    expect(originalMaxAge).toBeLessThanOrEqual(MAX_AGE);
     const expires = (storedCookie.expires as Date).getTime();
     expect(expires).toBeGreaterThanOrEqual(before + MAX_AGE);
     expect(expires).toBeLessThanOrEqual(after + MAX_AGE);
@@ -221,7 +227,7 @@ describe('express-session adapter with the real express-session middleware', () 
     const c = body.cookie as Record<string, number | boolean | string>;
     expect(c.isCookie).toBe(true);
     expect(c.expiresIsDate).toBe(true);
-    expect(c.originalMaxAge).toBe(MAX_AGE);
+    expect(c.originalMaxAge).toBe(originalMaxAge);
     expect(c.expires).toBe(stored.expires.getTime());
     expect(c.maxAge).toBeGreaterThan(0);
     expect(c.maxAge).toBeLessThanOrEqual(MAX_AGE);
@@ -249,7 +255,7 @@ describe('express-session adapter with the real express-session middleware', () 
     const session = decodeSession(only().bytes);
     const after = readAttribute(session, 'cookie') as { expires: Date; originalMaxAge: number };
     expect(after.expires.getTime()).toBeGreaterThan(before.expires.getTime());
-    expect(after.originalMaxAge).toBe(MAX_AGE);
+    expect(after.originalMaxAge).toBe(originalMaxAge);
     expect(session.isNew).toBe(false);
     expect(body.views).toBe(2);
   });
