@@ -36,6 +36,12 @@ import { placementOf } from './placement.js';
 export type EngineEvent =
   | { readonly type: 'owner'; readonly key: string; readonly epoch: number }
   | { readonly type: 'stepped-down'; readonly key: string; readonly epoch: number }
+  /**
+   * The session ended: expired at its owner once the expiry was acknowledged by a quorum, or
+   * found ended by a new owner when it took over (reported again: at least once; the version
+   * identifies the end). `backup`: a backup dropped its copy after the owner was gone for the
+   * grace period.
+   */
   | {
       readonly type: 'expired';
       readonly key: string;
@@ -84,6 +90,7 @@ export interface EngineOptions {
 }
 
 interface Pending {
+  /** The client operation's id, or -1 for the owner's own expiry. */
   readonly id: number;
   readonly version: Version;
   readonly level: AckLevel;
@@ -425,7 +432,14 @@ export class ReplicationEngine {
         if (!settled && !rec.active) this.#unsettled.add(rec.key);
         return;
       }
-      const wanted = rec.session !== null || rec.nudged || rec.queued.length > 0 || rec.active;
+      // A session to own: live here, asked for, or ended here while this node owned it (the
+      // tombstone must still reach the replicas).
+      const wanted =
+        rec.session !== null ||
+        rec.nudged ||
+        rec.queued.length > 0 ||
+        rec.active ||
+        (rec.accepted?.owner === this.self && rec.deadAt !== undefined);
       if (settled || !wanted) {
         this.#unsettled.delete(rec.key);
         return;
@@ -440,7 +454,7 @@ export class ReplicationEngine {
     const orphan = rec.session !== null && (owner === undefined || !this.#viewSet.has(owner));
     if (mine || orphan) {
       this.#unsettled.add(rec.key);
-      if (nudge) this.#send(p[0]!, { t: 'nudge', key: rec.key });
+      if (nudge) this.#send(p[0]!, { t: 'nudge', key: rec.key, epoch: rec.promised });
     } else {
       this.#unsettled.delete(rec.key);
     }
@@ -587,6 +601,11 @@ export class ReplicationEngine {
     rec.lastTouchRepl = this.#now;
     rec.leaseUntil = rec.lease ? this.#now + rec.lease.durationMs : 0;
     this.#events.push({ type: 'owner', key: rec.key, epoch: rec.accepted!.epoch });
+    if (rec.session === null && rec.deadAt !== undefined && newer(rec.version, INITIAL_VERSION)) {
+      // Took over a session that ended: its end may never have been confirmed by the former
+      // owner, so report it again (at least once; the version identifies it).
+      this.#events.push({ type: 'expired', key: rec.key, by: 'owner', version: rec.version });
+    }
     this.#lagging.add(rec.key);
     for (const [m, peer] of rec.peers) if (peer.acked) this.#catchUp(rec, m, peer);
     this.#checkPending(rec);
@@ -619,6 +638,7 @@ export class ReplicationEngine {
 
   #failPending(rec: Rec, code: ReplicationErrorCode): void {
     for (const p of rec.pending) {
+      if (p.id < 0) continue;
       this.#fail(p.id, code, 'ownership moved before the write was acknowledged; it may be lost');
     }
     rec.pending = [];
@@ -652,6 +672,9 @@ export class ReplicationEngine {
       case 'nudge': {
         const rec = this.#rec(m.key);
         rec.nudged = true;
+        rec.knownHigh = Math.max(rec.knownHigh, m.epoch);
+        // The sender knows a newer epoch than the one this node owns: it was replaced.
+        if (rec.active && m.epoch > rec.accepted!.epoch) this.#stepDown(rec);
         this.#evaluate(rec, false);
         return;
       }
@@ -710,7 +733,14 @@ export class ReplicationEngine {
     if (!rec) return;
     rec.knownHigh = Math.max(rec.knownHigh, m.promised);
     if (rec.claim && rec.claim.epoch === m.epoch) {
+      // A claimer that knew no epoch of the session guessed one too low: try again at once
+      // with the epoch it just learned. Otherwise back off (another member is claiming).
+      const blind = rec.accepted === null && rec.claim.promises.size <= 1;
       this.#abortClaim(rec, true);
+      if (blind && this.#claimable(this.#placement(rec.key))) {
+        rec.retryAt = this.#now;
+        this.#enqueueClaim(rec.key, true);
+      }
     } else if (rec.accepted?.owner === this.self && rec.accepted.epoch === m.epoch) {
       // A replica promised a newer epoch, or this epoch to another claimer: someone else is
       // taking over. Step down; if this node is still first in placement it claims again, with
@@ -957,8 +987,11 @@ export class ReplicationEngine {
         }
       }
       const need = p.level === 'all' ? set.length : majority(set.length);
-      if (count >= need) this.#ok(p.id, p.version, p.token ? { token: p.token } : {});
-      else keep.push(p);
+      if (count < need) keep.push(p);
+      else if (p.id < 0) {
+        // The expiry is durable: only now is the session gone (a fenced owner never gets here).
+        this.#events.push({ type: 'expired', key: rec.key, by: 'owner', version: p.version });
+      } else this.#ok(p.id, p.version, p.token ? { token: p.token } : {});
     }
     rec.pending = keep;
   }
@@ -988,7 +1021,7 @@ export class ReplicationEngine {
     if (p[0] !== this.self && p[0] !== undefined) {
       // Another member is first in placement: it takes over (claiming urgently when the
       // client arrives there); answering here could record accesses it would not see.
-      this.#send(p[0], { t: 'nudge', key: op.key });
+      this.#send(p[0], { t: 'nudge', key: op.key, epoch: rec.promised });
       this.#fail(op.id, 'NOT_OWNER', 'the session is moving to another member', { owner: p[0] });
       return;
     }
@@ -1163,7 +1196,7 @@ export class ReplicationEngine {
     if (rec.active) {
       const delta = createDelta(rec.key, rec.version, [{ op: 'invalidate' }]);
       const version = this.#sequence(rec, rec.session, delta, undefined, undefined);
-      this.#events.push({ type: 'expired', key: rec.key, by: 'owner', version });
+      this.#await(rec, -1, version, 'quorum', undefined);
       this.#scheduleExpiry(rec);
       return;
     }
@@ -1220,13 +1253,13 @@ export class ReplicationEngine {
       if (rec.pending.length > 0) {
         const keep: Pending[] = [];
         for (const p of rec.pending) {
-          if (p.deadline <= now) {
+          if (p.deadline <= now && p.id >= 0) {
             this.#fail(
               p.id,
               'TIMEOUT',
               `not acknowledged at level ${p.level} in time; outcome unknown`,
             );
-          } else keep.push(p);
+          } else if (p.deadline > now) keep.push(p);
         }
         rec.pending = keep;
       }

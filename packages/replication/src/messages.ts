@@ -113,6 +113,8 @@ export interface AckMsg {
 export interface NudgeMsg {
   readonly t: 'nudge';
   readonly key: string;
+  /** The highest epoch the sender knows for the session, so the claim starts above it. */
+  readonly epoch: number;
 }
 
 /** Every message between engines. */

@@ -162,7 +162,7 @@ function messageOut(m: Message): cohort.replication.v1.IMessage {
     case 'ack':
       return { ack: { key: m.key, epoch: m.epoch, version: m.version, gap: m.gap } };
     case 'nudge':
-      return { nudge: { key: m.key } };
+      return { nudge: { key: m.key, epoch: m.epoch } };
   }
 }
 
@@ -240,7 +240,11 @@ function messageIn(m: cohort.replication.v1.Message.$Properties): Message {
       };
     }
     case 'nudge':
-      return { t: 'nudge', key: str(m.nudge!.key, 'nudge.key') };
+      return {
+        t: 'nudge',
+        key: str(m.nudge!.key, 'nudge.key'),
+        epoch: num(m.nudge!.epoch, 'nudge.epoch'),
+      };
     default:
       throw malformed(
         'message has no kind',
