@@ -94,6 +94,22 @@ export class PayloadReader {
    */
   string(field: string): string | null {
     const p = this.pos;
+    const buf = this.buf;
+    // fast path kept small so that it inlines: length in range, terminator present
+    if (p + 2 <= this.end) {
+      const len = (buf[p]! << 8) | buf[p + 1]!;
+      const e = p + 2 + len;
+      if (len !== 0xffff && e < this.end && (buf[e] === 0 || !this.strict)) {
+        this.pos = e + 1;
+        return len === 0 ? '' : this.text.slice(p + 2 - this.start, e - this.start);
+      }
+    }
+    return this.stringSlow(field);
+  }
+
+  /** Null strings and every failure of {@link PayloadReader.string}. */
+  private stringSlow(field: string): string | null {
+    const p = this.pos;
     if (p + 2 > this.end) this.fail('TRUNCATED', 'payload ends', field, 'a 2-byte string length');
     const buf = this.buf;
     const len = (buf[p]! << 8) | buf[p + 1]!;
@@ -101,8 +117,7 @@ export class PayloadReader {
       this.pos = p + 2;
       return null;
     }
-    const s = p + 2;
-    const e = s + len;
+    const e = p + 2 + len;
     if (e + 1 > this.end)
       this.fail(
         'TRUNCATED',
@@ -111,16 +126,13 @@ export class PayloadReader {
         `${len + 1} bytes`,
         p,
       );
-    if (this.strict && buf[e] !== 0)
-      this.fail(
-        'BAD_STRING_TERMINATOR',
-        `byte 0x${buf[e]!.toString(16)}`,
-        field,
-        'a 0x00 terminator',
-        e,
-      );
-    this.pos = e + 1;
-    return len === 0 ? '' : this.text.slice(s - this.start, e - this.start);
+    this.fail(
+      'BAD_STRING_TERMINATOR',
+      `byte 0x${buf[e]!.toString(16)}`,
+      field,
+      'a 0x00 terminator',
+      e,
+    );
   }
 
   /** Reads a string that must be present (not null). */
