@@ -52,7 +52,7 @@ describe('the quick start', () => {
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     try {
-      for (let i = 0; i < 300 && !out.includes('Ctrl-C stops everything'); i++) await sleep(100);
+      for (let i = 0; i < 900 && !out.includes('Ctrl-C stops everything'); i++) await sleep(100);
       expect(out).toContain(`http://127.0.0.1:${proxyPort}/`);
       let cookie = '';
       let instance = '';
@@ -76,5 +76,5 @@ describe('the quick start', () => {
       await exited;
     }
     expect(out).toContain('stopping');
-  }, 60_000);
+  }, 150_000);
 });

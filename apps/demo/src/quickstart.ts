@@ -77,7 +77,7 @@ for (const a of apps) run(a.route, [demoMain, '--route', a.route, '--port', Stri
 const proxy = run('proxy', [proxyCli, '--config', configFile]);
 
 async function ready(url: string): Promise<boolean> {
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 600; i++) {
     try {
       const r = await fetch(url);
       await r.arrayBuffer();

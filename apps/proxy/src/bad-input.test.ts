@@ -119,12 +119,12 @@ describe('request smuggling and bad input, over raw sockets', () => {
     const raw = await rawExchange(
       p.port,
       [`GET / HTTP/1.1\r\n`, `${H}`, `X-Slow: 1\r\n`, `X-Slower: 1\r\n`],
-      { gapMs: 400, timeoutMs: 4000, waitMs: 2000 },
+      { gapMs: 400, timeoutMs: 8000, waitMs: 2000 },
     );
     expect(status(raw)).toBe(408);
     const ok = await rawExchange(p.port, `GET /ok HTTP/1.1\r\n${H}Connection: close\r\n\r\n`);
     expect(status(ok)).toBe(200);
-  });
+  }, 15_000);
 
   it('error answers carry a request id and are logged without cookies', async () => {
     const raw = await rawExchange(

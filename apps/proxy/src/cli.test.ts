@@ -21,7 +21,7 @@ beforeAll(async () => {
   buildPackage();
   a = await startMember(routeEcho('a'));
   b = await startMember(routeEcho('b'));
-}, 60_000);
+}, 180_000);
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
   await a.close();
@@ -32,7 +32,7 @@ function yaml(port: number, member: TestMember, route: string, extra = ''): stri
   return `listen: 127.0.0.1:${port}\n${extra}log: { level: info }\nbalancers:\n  - name: app\n    members:\n      - url: ${member.url}\n        route: ${route}\n`;
 }
 
-async function waitFor(out: () => string, text: string, ms = 10_000): Promise<void> {
+async function waitFor(out: () => string, text: string, ms = 30_000): Promise<void> {
   const end = Date.now() + ms;
   while (!out().includes(text)) {
     if (Date.now() > end)
@@ -102,7 +102,7 @@ describe('cohort-proxy bin', () => {
     const [code] = (await exited) as [number];
     expect(code).toBe(0);
     expect(out()).toContain('stopped');
-  }, 30_000);
+  }, 90_000);
 
   it('workers: 2 runs two processes on one listen socket', async () => {
     const port = await deadPort();
@@ -120,5 +120,5 @@ describe('cohort-proxy bin', () => {
     child.kill('SIGTERM');
     const [code] = (await exited) as [number];
     expect(code).toBe(0);
-  }, 30_000);
+  }, 90_000);
 });

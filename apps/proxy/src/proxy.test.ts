@@ -352,7 +352,7 @@ describe('operations', () => {
     const m = await member((req, res) => setTimeout(() => res.end('done'), 150));
     const p = await startProxy(balancer([{ url: m.url }]));
     const pending = get(`${p.url}/`);
-    await sleep(30);
+    for (let i = 0; i < 200 && m.requests.length === 0; i++) await sleep(10);
     await p.proxy.close(2000);
     expect((await pending).text).toBe('done');
   });
