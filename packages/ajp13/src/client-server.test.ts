@@ -135,6 +135,21 @@ describe('client ↔ server adapter', () => {
     expect(client.stats.connectionsOpened).toBe(1);
   });
 
+  it('a stream longer than its declared contentLength: exactly contentLength bytes are sent', async () => {
+    const { client } = await setup(echo);
+    const r = await client.request(
+      req({
+        method: 'POST',
+        body: Readable.from([Buffer.alloc(10_000, 1), Buffer.alloc(10_000, 2)]),
+        contentLength: 12_345,
+      }),
+    );
+    expect(JSON.parse(await text(r.body))).toMatchObject({
+      bodyLength: 12_345,
+      contentLength: 12_345,
+    });
+  });
+
   it('a chunked POST of unknown length is pulled with GET_BODY_CHUNK and ended with the empty packet', async () => {
     const { client } = await setup(echo);
     async function* gen() {

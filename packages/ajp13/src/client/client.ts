@@ -65,6 +65,8 @@ export interface AjpRequestOptions {
   url: string;
   /** Request headers (Content-Length and Transfer-Encoding are replaced by the body framing). */
   headers?: AjpHeadersInput;
+  /** The client's protocol as Tomcat should report it. Default `HTTP/1.1`. */
+  protocol?: string;
   /** Client address. */
   remoteAddress: string;
   /** Client port (sent as `AJP_REMOTE_PORT`). */
@@ -296,7 +298,7 @@ export class AjpClient {
       packet = encodeForwardRequest(
         {
           method: o.method,
-          protocol: 'HTTP/1.1',
+          protocol: o.protocol ?? 'HTTP/1.1',
           uri,
           remoteAddr: o.remoteAddress,
           remoteHost: null,
@@ -508,7 +510,11 @@ export class AjpClient {
       const onAbort = () => fail(err('ABORTED', 'request aborted by the caller'));
       signal?.addEventListener('abort', onAbort, { once: true });
 
-      const nextPiece = async (n: number): Promise<Buffer | null> => {
+      const nextPiece = async (want: number): Promise<Buffer | null> => {
+        // never send more than the declared length, whatever the stream holds
+        const n =
+          p.contentLength === null ? want : Math.min(want, p.contentLength - bufferedTotal());
+        if (n <= 0) return null;
         if (Buffer.isBuffer(p.body)) {
           if (bufOffset >= p.body.length) return null;
           const piece = p.body.subarray(bufOffset, bufOffset + n);
