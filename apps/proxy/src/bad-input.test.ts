@@ -135,6 +135,25 @@ describe('request smuggling and bad input, over raw sockets', () => {
     expect(p.log.text()).not.toContain('SECRETVALUE');
   });
 
+  it('Expect: 100-continue is answered only for acceptable requests', async () => {
+    const refused = await rawExchange(
+      p.port,
+      `POST / HTTP/1.1\r\n${H}Content-Length: 5000\r\nExpect: 100-continue\r\n\r\n`,
+    );
+    expect(status(refused)).toBe(413);
+    expect(refused).not.toContain('100 Continue');
+    const ok = await rawExchange(
+      p.port,
+      [
+        `POST / HTTP/1.1\r\n${H}Content-Length: 3\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`,
+        'abc',
+      ],
+      { gapMs: 200 },
+    );
+    expect(ok).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 200 /);
+    expect(ok).toContain('"bodyBytes":3');
+  });
+
   it('keep-alive: two requests on one connection both get answers', async () => {
     const raw = await rawExchange(
       p.port,

@@ -104,6 +104,9 @@ export class CohortProxy {
       (req, res) => this.onRequest(req, res),
     );
     this.server.maxHeadersCount = l.maxHeaders + 1;
+    this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) =>
+      this.onRequest(req, res, true),
+    );
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>
       this.onClientError(err, socket),
     );
@@ -222,7 +225,7 @@ export class CohortProxy {
     );
   };
 
-  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+  private onRequest(req: IncomingMessage, res: ServerResponse, expectContinue = false): void {
     const rt = this.runtime;
     const cfg = rt.config;
     const id = this.nextId();
@@ -256,6 +259,9 @@ export class CohortProxy {
     if (this.closing) res.setHeader('Connection', 'close');
     const b = rt.route(req.headers.host, url);
     if (!b) return early(404, 'no balancer serves this host and path');
+    // `Expect: 100-continue`: the client waits for this before sending its body; it is sent only
+    // once the request passed the checks above, so a refused upload is never transmitted.
+    if (expectContinue) res.writeContinue();
 
     const routes = b.readRoutes(url, req.headers.cookie);
     const hashKey = this.hashKeyOf(b, req);

@@ -58,6 +58,20 @@ describe('affinity decisions (reference §5.1)', () => {
     });
   });
 
+  it('(a) a route that names a domain goes to an active member of it (mod_jk)', () => {
+    const v = view([
+      { route: 'a1', domain: 'A' },
+      { route: 'b1', domain: 'B' },
+      { route: 'b2', domain: 'B', state: 'disabled' },
+    ]);
+    for (let i = 0; i < 3; i++) {
+      expect(decide(v, { owner: 'B', pin: undefined, now, random })).toMatchObject({
+        member: v.m['b1'],
+        kind: 'domain',
+      });
+    }
+  });
+
   it('(a) standby members take new sessions only when no active member can', () => {
     const v = view([{ route: 'tc1' }, { route: 'spare', state: 'standby' }]);
     down(v.m['tc1']!);

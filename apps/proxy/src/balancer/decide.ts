@@ -160,6 +160,16 @@ export function decide(v: BalancerView, input: DecideInput): Decision {
     return moved(v, f.member, f.kind);
   }
 
+  if (input.owner !== undefined) {
+    // A route no member has may name a domain (mod_jk: the route's prefix is tried as a domain).
+    const d = pick(
+      v,
+      input,
+      (m) => takesNew(m, input.now),
+      (m) => m.domain === input.owner,
+    );
+    if (d) return { member: d, kind: 'domain', pin: undefined };
+  }
   const m = balance(v, input);
   return m ? { member: m, kind: 'balanced', pin: undefined } : NONE;
 }
