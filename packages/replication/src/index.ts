@@ -34,7 +34,7 @@ export type {
   SnapshotMsg,
 } from './messages.js';
 export { WIRE_VERSION, decodeFrame, encodeFrame, wireCodec } from './wire.js';
-export type { FrameLimits } from './wire.js';
+export type { EncodeOptions, FrameLimits } from './wire.js';
 export { checkHistory } from './history-checker.js';
 export type { HistoryOp, HistoryViolation } from './history-checker.js';
 export { runSimulation, runSeeds } from './simulator.js';

@@ -59,6 +59,17 @@ describe('frame wire format', () => {
     expect(back).toEqual(frame);
   });
 
+  it('leaves the addresses out for a connection-bound frame and checks them when present', () => {
+    const frame: Frame = { from: 'n1#1', to: 'n2#1', messages: every };
+    const short = encodeFrame(frame, { omitAddresses: true });
+    expect(short.length).toBe(encodeFrame(frame).length - 12);
+    expect(decodeFrame(short, { from: 'n1#1', to: 'n2#1' })).toEqual(frame);
+    expect(() => decodeFrame(short)).toThrow(expect.objectContaining({ field: 'from' }));
+    expect(() => decodeFrame(encodeFrame(frame), { to: 'n2#2' })).toThrow(
+      /this connection is n2#2/,
+    );
+  });
+
   it('refuses another wire version with UNSUPPORTED_VERSION', () => {
     const bytes = cohort.replication.v1.Frame.encode({
       version: WIRE_VERSION + 1,
@@ -82,12 +93,22 @@ describe('frame wire format', () => {
     );
   });
 
-  it('refuses a delta of another session inside a replicate', () => {
-    const other = createDelta('other', v(1, 1), []);
+  it('refuses entries of two sessions in one replicate', () => {
+    const other = createDelta('other', v(1, 2), []);
     const frame: Frame = {
       from: 'a',
       to: 'b',
-      messages: [{ t: 'replicate', key, epoch: 1, entries: [{ delta: other, version: v(1, 2) }] }],
+      messages: [
+        {
+          t: 'replicate',
+          key,
+          epoch: 1,
+          entries: [
+            { delta: createDelta(key, v(1, 1), []), version: v(1, 2) },
+            { delta: other, version: v(1, 3) },
+          ],
+        },
+      ],
     };
     expect(() => decodeFrame(encodeFrame(frame))).toThrow(/another session/);
   });

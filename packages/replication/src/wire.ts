@@ -16,8 +16,22 @@ const pb = cohort.replication.v1;
 /** The wire version written in every frame, and the only one read. */
 export const WIRE_VERSION = 1;
 
-/** Limits applied when decoding a frame. */
+/** Options of {@link encodeFrame}. */
+export interface EncodeOptions {
+  /**
+   * Leave `from` and `to` out of the bytes (default false). For a connection whose two ends
+   * exchanged their member ids when it was set up; the receiver passes them to
+   * {@link decodeFrame}. Saves their length on every frame.
+   */
+  readonly omitAddresses?: boolean;
+}
+
+/** Limits applied when decoding a frame, and the addresses of a connection-bound frame. */
 export interface FrameLimits {
+  /** The sender, for frames encoded with `omitAddresses` (a sender in the bytes must match). */
+  readonly from?: string;
+  /** The receiver, for frames encoded with `omitAddresses` (a receiver in the bytes must match). */
+  readonly to?: string;
   /** Largest frame accepted, in bytes (default 64 MiB). */
   readonly maxFrameBytes?: number;
   /** Most messages in one frame (default 100 000). */
@@ -117,7 +131,7 @@ function entryOut(e: Entry): cohort.replication.v1.IEntry {
 function entryIn(e: cohort.replication.v1.IEntry, key: string, epoch: number): Entry {
   if (!e.delta || e.delta.length === 0) throw malformed('entry without a delta', 'entry.delta');
   const delta = decodeDelta(e.delta);
-  if (delta.key !== key) {
+  if (key !== '' && delta.key !== key) {
     throw malformed('entry holds a delta of another session', 'entry.delta', `session ${key}`);
   }
   const out: {
@@ -156,7 +170,14 @@ function messageOut(m: Message): cohort.replication.v1.IMessage {
     case 'accept':
       return { accept: { key: m.key, epoch: m.epoch, set: [...m.set], version: m.version } };
     case 'replicate':
-      return { replicate: { key: m.key, epoch: m.epoch, entries: m.entries.map(entryOut) } };
+      // Every entry's delta names the session: the key is not repeated when there are entries.
+      return {
+        replicate: {
+          key: m.entries.length > 0 ? '' : m.key,
+          epoch: m.epoch,
+          entries: m.entries.map(entryOut),
+        },
+      };
     case 'snapshot':
       return { snapshot: { key: m.key, epoch: m.epoch, state: stateOut(m.state) } };
     case 'ack':
@@ -210,8 +231,22 @@ function messageIn(m: cohort.replication.v1.Message.$Properties): Message {
     }
     case 'replicate': {
       const x = m.replicate!;
-      const key = str(x.key, 'replicate.key');
       const epoch = num(x.epoch, 'replicate.epoch');
+      if (!x.key && x.entries && x.entries.length > 0) {
+        const entries = x.entries.map((e) => entryIn(e, '', epoch));
+        const key = entries[0]!.delta.key;
+        for (const e of entries) {
+          if (e.delta.key !== key) {
+            throw malformed(
+              'entry holds a delta of another session',
+              'entry.delta',
+              `session ${key}`,
+            );
+          }
+        }
+        return { t: 'replicate', key, epoch, entries };
+      }
+      const key = str(x.key, 'replicate.key');
       return {
         t: 'replicate',
         key,
@@ -258,15 +293,28 @@ function messageIn(m: cohort.replication.v1.Message.$Properties): Message {
  * Encodes a frame as a `Frame` message of proto/replication.proto.
  *
  * @param frame - the frame
+ * @param options - whether to leave the addresses out
  * @throws SessionCodecError when a session or delta inside is invalid
  */
-export function encodeFrame(frame: Frame): Uint8Array {
+export function encodeFrame(frame: Frame, options: EncodeOptions = {}): Uint8Array {
+  const omit = options.omitAddresses === true;
   return pb.Frame.encode({
     version: WIRE_VERSION,
-    from: frame.from,
-    to: frame.to,
+    from: omit ? '' : frame.from,
+    to: omit ? '' : frame.to,
     messages: frame.messages.map(messageOut),
   }).finish();
+}
+
+function address(
+  inBytes: string | null | undefined,
+  given: string | undefined,
+  field: string,
+): string {
+  if (inBytes && given !== undefined && inBytes !== given) {
+    throw malformed(`frame ${field} is ${inBytes}, this connection is ${given}`, field, given);
+  }
+  return str(inBytes || given, field);
 }
 
 /**
@@ -274,7 +322,7 @@ export function encodeFrame(frame: Frame): Uint8Array {
  * stay encoded).
  *
  * @param bytes - the frame
- * @param limits - size limits
+ * @param limits - size limits, and the addresses of a connection-bound frame
  * @throws ReplicationError MALFORMED (with the byte offset or the field), UNSUPPORTED_VERSION
  */
 export function decodeFrame(bytes: Uint8Array, limits: FrameLimits = {}): Frame {
@@ -312,8 +360,8 @@ export function decodeFrame(bytes: Uint8Array, limits: FrameLimits = {}): Frame 
   }
   try {
     return {
-      from: str(m.from, 'from'),
-      to: str(m.to, 'to'),
+      from: address(m.from, limits.from, 'from'),
+      to: address(m.to, limits.to, 'to'),
       messages: list.map((x) => messageIn(x)),
     };
   } catch (err) {
