@@ -213,33 +213,20 @@ export async function launch(spec: LaunchSpec): Promise<PeerHandle> {
       // Some servers (Tomcat) log a failed bind and keep running without that connector. Check
       // again after a positive readiness answer: the failure may be logged while the answer
       // waits in a listen backlog of the connector that did bind.
-      const bindFailed = async (): Promise<boolean> => {
-        if (!bindFailure.test(readFrom(spec.logFile, logStart))) return false;
+      const ready =
+        spec.ports.every((p) => listensOn(pid, p)) &&
+        (spec.ready === undefined || (await spec.ready()));
+      if (bindFailure.test(readFrom(spec.logFile, logStart))) {
+        const tail = tailFile(spec.logFile);
         await stopProcess(pid, spec.stopTimeoutMs, stopSignal, startTime);
-        return true;
-      };
-      if (await bindFailed()) {
         throw new PeerError(
           'PORT_IN_USE',
           name,
           `could not bind its ports ${spec.ports.join(', ')}`,
-          tailFile(spec.logFile),
+          tail,
         );
       }
-      if (
-        spec.ports.every((p) => listensOn(pid, p)) &&
-        (spec.ready === undefined || (await spec.ready()))
-      ) {
-        if (await bindFailed()) {
-          throw new PeerError(
-            'PORT_IN_USE',
-            name,
-            `could not bind its ports ${spec.ports.join(', ')}`,
-            tailFile(spec.logFile),
-          );
-        }
-        return;
-      }
+      if (ready) return;
       if (Date.now() >= end) {
         const tail = tailFile(spec.logFile);
         await stopProcess(pid, spec.stopTimeoutMs, stopSignal, startTime);
