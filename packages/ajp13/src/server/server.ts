@@ -159,6 +159,7 @@ class AjpConnectionHandler {
   private requestTimer: NodeJS.Timeout | null = null;
   private bodyTimer: NodeJS.Timeout | null = null;
   private closing = false;
+  private refused = false;
 
   constructor(
     private readonly socket: Socket,
@@ -196,6 +197,8 @@ class AjpConnectionHandler {
   }
 
   private onData(chunk: Buffer): void {
+    // after a refusal the connection is only waiting to flush its answer and close
+    if (this.refused) return;
     let events: RequestEvent[];
     try {
       events = this.decoder.push(chunk);
@@ -204,7 +207,7 @@ class AjpConnectionHandler {
       return;
     }
     for (const e of events) {
-      if (this.socket.destroyed) return;
+      if (this.socket.destroyed || this.refused) return;
       this.onEvent(e);
     }
   }
@@ -225,6 +228,7 @@ class AjpConnectionHandler {
 
   /** Answers with a bare status, END_RESPONSE reuse=0, and closes (Tomcat keeps it open; we do not). */
   private reject(status: number): void {
+    this.refused = true;
     this.abortCurrent(new Error(`request refused with ${status}`));
     const head = encodeSendHeaders(
       { status, reason: String(status), headers: [['Content-Length', '0']] },
