@@ -170,6 +170,7 @@ export class MemberCore {
   private lastSync = -Infinity;
   private mismatchSince: number | undefined;
   private lastUdpWarning = new Map<string, number>();
+  private informed = new Map<string, number>();
   private readonly counters: Omit<CoreStats, 'localHealth' | 'incarnation' | 'checksum'> = {
     packetsSent: 0,
     bytesSent: 0,
@@ -912,7 +913,9 @@ export class MemberCore {
 
   private suspect(now: number, name: string, incarnation: number, from: string): void {
     if (name === this.name) {
-      if (!this.leaving && incarnation >= this.self.incarnation) this.refute(now, incarnation);
+      if (this.leaving) return;
+      if (incarnation >= this.self.incarnation) this.refute(now, incarnation);
+      this.tellAccuser(from);
       return;
     }
     const m = this.members.get(name);
@@ -997,7 +1000,9 @@ export class MemberCore {
 
   private dead(now: number, name: string, incarnation: number, from: string, left: boolean): void {
     if (name === this.name) {
-      if (!this.leaving && incarnation >= this.self.incarnation) this.refute(now, incarnation);
+      if (this.leaving) return;
+      if (incarnation >= this.self.incarnation) this.refute(now, incarnation);
+      this.tellAccuser(from);
       return;
     }
     const m = this.members.get(name);
@@ -1039,14 +1044,38 @@ export class MemberCore {
     void now;
   }
 
+  /**
+   * Send our current alive straight to a member that accused us (once per incarnation), so the
+   * accuser whose timer runs first does not depend on gossip reaching it in time.
+   */
+  private tellAccuser(from: string): void {
+    if (!this.cfg.lifeguard) return;
+    const name = from.endsWith('#tcp') ? from.slice(0, -4) : from;
+    const m = this.members.get(name);
+    if (
+      !m ||
+      m === this.self ||
+      !isUp(m.status) ||
+      this.informed.get(name) === this.self.incarnation
+    )
+      return;
+    if (this.informed.size > 4096) this.informed.clear();
+    this.informed.set(name, this.self.incarnation);
+    this.sendPacket(m.addr, [this.aliveMessage(this.self)]);
+  }
+
   private clearSuspicion(m: Member): void {
     m.suspicion?.timer.cancel();
     m.suspicion = undefined;
   }
 
   private enqueueAlive(m: Member): void {
+    this.queue.enqueue(m.name, `m:${m.name}`, 'member', this.aliveMessage(m), true);
+  }
+
+  private aliveMessage(m: Member): Uint8Array {
     const inline = m.metaSize <= this.cfg.inlineMetadataMaxBytes && m.meta !== undefined;
-    const bytes = encodeMessage({
+    return encodeMessage({
       type: 'alive',
       name: m.name,
       incarnation: m.incarnation,
@@ -1055,7 +1084,6 @@ export class MemberCore {
       metaHash: m.metaHash,
       metaSize: m.metaSize,
     });
-    this.queue.enqueue(m.name, `m:${m.name}`, 'member', bytes, true);
   }
 
   private pullMeta(m: Member): void {
