@@ -307,6 +307,9 @@ export class Exchange implements ForwardHandler {
     if (this.done) return;
     this.done = true;
     this.res.off('close', this.onClientClose);
+    // A member may answer before reading the whole body: detach from the client's request so
+    // what Node still reads (and discards) is not buffered here.
+    if (this.bridge !== undefined && !this.bridge.destroyed) this.bridge.destroy();
     const kind = this.kind;
     this.env.onDone({
       requestId: this.requestId,

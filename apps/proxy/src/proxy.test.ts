@@ -146,6 +146,25 @@ describe('forwarding', () => {
     expect(got).toBe(64 * 65536);
   });
 
+  it('a member that answers before reading a large upload: the client gets the answer', async () => {
+    const m = await member((req, res) => {
+      res.statusCode = 401;
+      res.end('no');
+    });
+    const p = await proxy(balancer([{ url: m.url }], { retryBodyCap: 0 }));
+    const r = await request(`${p.url}/up`, {
+      method: 'POST',
+      body: Buffer.alloc(2 * 1024 * 1024, 1),
+    }).catch((e: Error) => e);
+    if (!(r instanceof Error)) {
+      expect(r.statusCode).toBe(401);
+      expect(await r.body.text()).toBe('no');
+    }
+    expect(p.proxy.stats.inflight).toBe(0);
+    const ok = await get(`${p.url}/`);
+    expect(ok.status).toBe(401);
+  });
+
   it('a client that disconnects aborts the member request', async () => {
     let closed = false;
     const m = await member((req, res) => {
