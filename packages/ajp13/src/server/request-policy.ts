@@ -41,6 +41,18 @@ function digest(s: string): Buffer {
   return createHash('sha256').update(s, 'latin1').digest();
 }
 
+let lastSecret: string | null = null;
+let lastDigest: Buffer = Buffer.alloc(0);
+
+/** The configured secret's digest, computed once (a server checks every request against it). */
+function secretDigest(secret: string): Buffer {
+  if (secret !== lastSecret) {
+    lastDigest = digest(secret);
+    lastSecret = secret;
+  }
+  return lastDigest;
+}
+
 /**
  * The container's Ghostcat-era checks (reference §5.4): the secret must match (compared in
  * constant time), and every request attribute name must be built in or fully match `allowed`.
@@ -54,7 +66,7 @@ export function checkRequest(
   if (secret !== null) {
     const got = fr.attributes.secret;
     if (got === undefined) return { status: 403, reason: 'secret missing' };
-    if (!timingSafeEqual(digest(got), digest(secret)))
+    if (!timingSafeEqual(digest(got), secretDigest(secret)))
       return { status: 403, reason: 'secret wrong' };
   }
   for (const [name] of fr.attributes.requestAttributes ?? []) {

@@ -160,6 +160,7 @@ class AjpConnectionHandler {
   private bodyTimer: NodeJS.Timeout | null = null;
   private closing = false;
   private refused = false;
+  private corked = false;
 
   constructor(
     private readonly socket: Socket,
@@ -175,6 +176,21 @@ class AjpConnectionHandler {
     socket.on('error', () => socket.destroy());
     socket.on('close', () => this.onClose());
     this.armIdle();
+  }
+
+  /**
+   * Corks the socket until the end of this event-loop turn, so that SEND_HEADERS, body chunks and
+   * END_RESPONSE written by one `res.end()` (whose final step runs on a later tick) leave in one
+   * system call, as Node's http server corks a response.
+   */
+  private corkForThisTurn(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.socket.cork();
+    setImmediate(() => {
+      this.corked = false;
+      if (!this.socket.destroyed) this.socket.uncork();
+    });
   }
 
   /** Closes the connection now if it is idle, else once its response ends. */
@@ -319,13 +335,9 @@ class AjpConnectionHandler {
       {
         write: (buffers) => {
           if (socket.destroyed || ex.finished) return true;
+          this.corkForThisTurn();
           let ok = true;
-          if (buffers.length === 1) ok = socket.write(buffers[0]!);
-          else {
-            socket.cork();
-            for (const b of buffers) ok = socket.write(b);
-            socket.uncork();
-          }
+          for (const b of buffers) ok = socket.write(b);
           return ok;
         },
         onDrain: (cb) => {
