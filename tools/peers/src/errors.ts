@@ -1,6 +1,12 @@
 /** What went wrong with a peer, as a stable code a test can branch on. */
 export type PeerErrorCode =
-  'BAD_OPTION' | 'MISSING_PACKAGE' | 'SPAWN_FAILED' | 'PORT_IN_USE' | 'EXITED_EARLY' | 'NOT_READY';
+  | 'BAD_OPTION'
+  | 'MISSING_PACKAGE'
+  | 'SPAWN_FAILED'
+  | 'PORT_IN_USE'
+  | 'EXITED_EARLY'
+  | 'NOT_READY'
+  | 'BAD_OUTPUT';
 
 /**
  * The one error type of `@cohort/peers`. `peer` names the server (for example `tomcat tc1`),

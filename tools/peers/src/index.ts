@@ -46,3 +46,4 @@ export {
   type MemcachedHandle,
 } from './memcached.js';
 export { tcpExchange } from './tcp.js';
+export { runWrk, parseWrkOutput, type WrkOptions, type WrkResult, type WrkLatency } from './wrk.js';
