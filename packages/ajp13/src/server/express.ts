@@ -3,7 +3,7 @@ import { AjpIncomingRequest } from './incoming-request.js';
 import type { AjpRequestListener } from './server.js';
 import { AjpServerResponse } from './server-response.js';
 
-/** The parts of an Express application (4 or 5) that {@link expressListener} uses. */
+/** The parts of an Express 5 application that {@link expressListener} uses. */
 export interface ExpressLikeApp {
   /** Express's request handler. */
   handle(req: unknown, res: unknown, next?: (err?: unknown) => void): void;
@@ -35,7 +35,8 @@ function rebase(proto: object, stopAt: object, root: object): object {
  * built on the AJP request and response instead, so `req.ip`, `req.protocol`, `res.send`,
  * `res.json`, `res.cookie`, body parsers and routers work unchanged. The app itself is not modified
  * and can serve HTTP at the same time. Sub-applications mounted with `app.use(path, subApp)` swap
- * prototypes again and are not supported; use `express.Router()`.
+ * prototypes again and are not supported; use `express.Router()`. Express 4 sets the prototypes
+ * from its own app object inside its router and is not supported.
  */
 export function expressListener(app: ExpressLikeApp): AjpRequestListener {
   const wrapper = Object.create(app, {
