@@ -6,7 +6,7 @@
 // /proc), which survives a noisy shared machine far better than requests per second.
 //
 //   npm run bench -w apps/proxy          (or: npx nx bench cohort-proxy)
-//   options (env): BENCH_SECONDS=5 BENCH_CONNECTIONS=32 BENCH_ROUNDS=3 BENCH_WARMUP=3
+//   options (env): BENCH_SECONDS=5 BENCH_CONNECTIONS=32 BENCH_ROUNDS=3 BENCH_WARMUP=3 BENCH_PIN=1
 //                  HTTP_PROXY_DIR=<dir containing node_modules/http-proxy> (default: this package)
 import { execFileSync, spawn } from 'node:child_process';
 import {
@@ -32,6 +32,39 @@ const warmup = Number(process.env.BENCH_WARMUP ?? 3);
 const TICK_US = 1e6 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
 
 /** utime + stime (µs) of a process and all its descendants. */
+const PIN = process.env.BENCH_PIN === '1';
+
+/** Every process id of a tree (the root and its descendants). */
+export function treePids(root) {
+  const parent = new Map();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // gone
+    }
+  }
+  return [...parent.keys()].filter((pid) => {
+    let p = pid;
+    while (p > 1 && p !== root) p = parent.get(p) ?? 0;
+    return p === root;
+  });
+}
+
+/** With BENCH_PIN=1 (as in reference §3.2): the measured proxy on CPU 1, wrk and the backend on CPU 0. */
+export function pin(root, cpu) {
+  if (!PIN) return;
+  for (const pid of treePids(root)) {
+    try {
+      execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' });
+    } catch {
+      // exited meanwhile
+    }
+  }
+}
+
 export function treeCpuUs(root) {
   const parent = new Map();
   const cpu = new Map();
@@ -57,7 +90,8 @@ export function treeCpuUs(root) {
 }
 
 export function wrk(url, secs, conns = connections) {
-  const out = execFileSync('wrk', ['-t1', `-c${conns}`, `-d${secs}s`, '--latency', url], {
+  const args = ['-t1', `-c${conns}`, `-d${secs}s`, '--latency', url];
+  const out = execFileSync(PIN ? 'taskset' : 'wrk', PIN ? ['-c', '0', 'wrk', ...args] : args, {
     encoding: 'utf8',
   });
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)[1]);
@@ -132,6 +166,7 @@ async function main() {
     staticFiles: { 'hello.txt': 'hello world\n' },
     workerProcesses: 1,
   });
+  pin(backend.pid, 0);
   const backendPort = backend.staticPort;
   const backendUrl = backend.staticUrl;
   const targets = [
@@ -179,6 +214,7 @@ async function main() {
         );
         continue;
       }
+      pin(t.pid, t.pid === backend.pid ? 0 : 1);
       try {
         wrk(t.url, warmup); // warm-up: lets V8 optimise the Node proxies before measuring
         const runs = [];
@@ -239,6 +275,7 @@ async function main() {
       {
         date: new Date().toISOString(),
         node: process.version,
+        pinned: PIN,
         seconds,
         connections,
         rounds,
