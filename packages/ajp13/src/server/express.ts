@@ -35,8 +35,8 @@ function rebase(proto: object, stopAt: object, root: object): object {
  * built on the AJP request and response instead, so `req.ip`, `req.protocol`, `res.send`,
  * `res.json`, `res.cookie`, body parsers and routers work unchanged. The app itself is not modified
  * and can serve HTTP at the same time. Sub-applications mounted with `app.use(path, subApp)` swap
- * prototypes again and are not supported; use `express.Router()`. Express 4 sets the prototypes
- * from its own app object inside its router and is not supported.
+ * prototypes again and are not supported; use `express.Router()`. Express 4 (untested) sets the
+ * prototypes from its own app object inside its router, so it is not expected to work.
  */
 export function expressListener(app: ExpressLikeApp): AjpRequestListener {
   const wrapper = Object.create(app, {
