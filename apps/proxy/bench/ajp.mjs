@@ -17,16 +17,16 @@ import { treeCpuUs, waitHttp, wrk } from './run.mjs';
 const here = dirname(fileURLToPath(import.meta.url));
 const pkg = join(here, '..');
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
-const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const conns = Number(process.env.BENCH_CONNECTIONS ?? 16);
 
-async function cohort(tc) {
+async function cohort(tc, workers = 1) {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'cohort-ajp-bench-'));
   const file = join(dir, 'proxy.yaml');
   writeFileSync(
     file,
-    `listen: 127.0.0.1:${port}\nlog: { level: warn, access: false }\nbalancers:\n  - name: tc\n    members:\n` +
+    `listen: 127.0.0.1:${port}\nworkers: ${workers}\nlog: { level: warn, access: false }\nbalancers:\n  - name: tc\n    members:\n` +
       `      - { url: "ajp://127.0.0.1:${tc.ajpPort}", route: ${tc.route}, secret: "${tc.ajpSecret}" }\n`,
   );
   const c = spawn(process.execPath, [join(pkg, 'dist', 'cli.js'), '--config', file], {
@@ -56,6 +56,7 @@ try {
       async () => ({ url: `${tc.url}/ping.txt`, pid: tc.pid, stop: async () => undefined }),
     ],
     ['cohort-proxy → AJP', () => cohort(tc)],
+    ['cohort-proxy (2 workers) → AJP', () => cohort(tc, 2)],
     ['httpd mod_proxy_ajp → AJP', () => httpd(tc, 'proxy_ajp')],
     ['httpd mod_jk → AJP', () => httpd(tc, 'jk')],
   ];
