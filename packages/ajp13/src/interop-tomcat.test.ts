@@ -296,6 +296,29 @@ describe.skipIf(peers.skip)('AjpClient ↔ Tomcat 10', () => {
     await client.cping();
   });
 
+  it('CPING before every reuse and on idle connections (mod_jk ping_mode P and I) against Tomcat', async () => {
+    const careful = new AjpClient({
+      port: tc.ajpPort,
+      secret: tc.ajpSecret,
+      ping: { onConnect: true, beforeReuseAfterIdleMs: 0, idleIntervalMs: 100, timeout: 2000 },
+    });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const r = await careful.request(base({ url: '/ping.txt' }));
+        expect((await drain(r.body)).toString().trim()).toBe('pong');
+      }
+      // idle CPINGs not followed by a request must not tie Tomcat up (its bug 63859)
+      await new Promise((res) => setTimeout(res, 600));
+      expect(careful.stats.idle).toBe(1);
+      const r = await careful.request(base({ url: '/ping.txt' }));
+      expect(r.status).toBe(200);
+      await drain(r.body);
+      expect(careful.stats.connectionsOpened).toBe(1);
+    } finally {
+      await careful.close();
+    }
+  });
+
   it('Tomcat restarts while the pool holds idle connections: no failed request after the first retryable error', async () => {
     const rs = await Promise.all([1, 2, 3].map(() => client.request(base({ url: '/ping.txt' }))));
     for (const r of rs) await drain(r.body);
