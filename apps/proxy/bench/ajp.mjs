@@ -3,7 +3,7 @@
 // session). Reports requests per second (the target: cohort ≥ both) and CPU µs per request of
 // each proxy's process tree.
 //
-//   node bench/ajp.mjs     (after tsc -b; env BENCH_SECONDS=5 BENCH_ROUNDS=2 BENCH_CONNECTIONS=16)
+//   node bench/ajp.mjs     (after tsc -b; env BENCH_SECONDS=5 BENCH_ROUNDS=3 BENCH_CONNECTIONS=16)
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
