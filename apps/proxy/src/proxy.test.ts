@@ -244,6 +244,51 @@ describe('affinity and failover', () => {
     expect(r.headers['set-cookie']).toContain('ROUTEID=; Path=/; Max-Age=0');
   });
 
+  it('fail-back when-idle: the pin cookie expires after the idle time and is refreshed while in use', async () => {
+    const tc2 = await member(routeEcho('tc2'));
+    const dead = await deadPort();
+    const p = await proxy(
+      balancer(
+        [
+          { url: `http://127.0.0.1:${dead}`, route: 'tc1' },
+          { url: tc2.url, route: 'tc2' },
+        ],
+        { failback: 'when-idle', failbackIdle: '90s' },
+      ),
+    );
+    const first = await get(`${p.url}/`, { Cookie: 'JSESSIONID=K.tc1' });
+    expect(first.headers['set-cookie']).toBe(
+      'ROUTEID=.tc2; Path=/; Max-Age=90; HttpOnly; SameSite=Lax',
+    );
+    const next = await get(`${p.url}/`, { Cookie: 'JSESSIONID=K.tc1; ROUTEID=.tc2' });
+    expect(next.json()['route']).toBe('tc2');
+    expect(next.headers['set-cookie']).toBe(
+      'ROUTEID=.tc2; Path=/; Max-Age=90; HttpOnly; SameSite=Lax',
+    );
+  });
+
+  it('a member that dies in the middle of its answer: the client connection is cut, nothing is retried', async () => {
+    const m = await member((req, res) => {
+      res.writeHead(200, { 'Content-Length': '100000' });
+      res.write(Buffer.alloc(1000, 1));
+      setTimeout(() => req.socket.destroy(), 20);
+    });
+    const good = await member(routeEcho('ok'));
+    const p = await proxy(
+      balancer([
+        { url: m.url, route: 'bad' },
+        { url: good.url, route: 'ok' },
+      ]),
+    );
+    const r = await request(`${p.url}/`, { headers: { cookie: 'JSESSIONID=K.bad' } });
+    expect(r.statusCode).toBe(200);
+    await expect(r.body.arrayBuffer()).rejects.toThrow();
+    expect(good.requests.length).toBe(0);
+    const line = p.log.lines.find((l) => l['msg'] === 'request failed')!;
+    expect(line).toMatchObject({ outcome: 'member-abort', member: 'bad' });
+    expect((await get(`${p.url}/`, { Cookie: 'JSESSIONID=K.ok' })).status).toBe(200);
+  });
+
   it('no usable member: 503 with Retry-After and the request id', async () => {
     const dead = await deadPort();
     const p = await proxy(
