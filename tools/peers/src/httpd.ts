@@ -42,6 +42,16 @@ export interface HttpdOptions {
   logLevel?: string;
   /** More directives appended to the generated httpd.conf (inside no section). */
   extraConfig?: string;
+  /**
+   * mod_proxy_ajp only: more worker parameters for every `BalancerMember`/`ProxyPass`, e.g.
+   * `{ ping: 1, timeout: 5 }` (after the defaults `retry=2` and `secret=…`, so they win).
+   */
+  proxyParams?: Record<string, string | number>;
+  /**
+   * mod_jk only: more properties for every ajp13 worker, e.g. `{ ping_mode: 'A', socket_timeout: 5 }`
+   * becomes `worker.<route>.ping_mode=A` …
+   */
+  jkWorkerProperties?: Record<string, string | number>;
   /** How long to wait for the port to accept connections (default 10 s). */
   readyTimeoutMs?: number;
   /** How long a graceful stop may take before SIGKILL (default 10 s). */
@@ -76,6 +86,23 @@ export function ajpBackends(
 
 const TOKEN = /^[A-Za-z0-9_.~+=@%:/-]{1,256}$/;
 
+/** Extra parameters become `key=value` tokens in config files: keep them to safe characters. */
+function checkParams(
+  params: Record<string, string | number> | undefined,
+  field: string,
+  peer: string,
+): void {
+  for (const [k, v] of Object.entries(params ?? {})) {
+    if (!/^[A-Za-z_][A-Za-z0-9_.]{0,63}$/.test(k) || !TOKEN.test(String(v))) {
+      throw new PeerError(
+        'BAD_OPTION',
+        peer,
+        `${field}.${k}=${String(v)}: keys are [A-Za-z_][A-Za-z0-9_.]*, values ${TOKEN.source}`,
+      );
+    }
+  }
+}
+
 function checkBackends(backends: AjpBackend[], peer: string): void {
   if (backends.length === 0) throw new PeerError('BAD_OPTION', peer, 'backends must not be empty');
   const routes = new Set<string>();
@@ -102,19 +129,28 @@ function checkBackends(backends: AjpBackend[], peer: string): void {
   }
 }
 
-function proxyAjpConfig(port: number, backends: AjpBackend[], balancer: boolean): string {
+function proxyAjpConfig(
+  port: number,
+  backends: AjpBackend[],
+  balancer: boolean,
+  params: Record<string, string | number>,
+): string {
+  const extra = Object.entries(params)
+    .map(([k, v]) => ` ${k}=${v}`)
+    .join('');
   const secret = (b: AjpBackend): string => (b.secret !== undefined ? ` secret=${b.secret}` : '');
   const host = (b: AjpBackend): string => b.host ?? '127.0.0.1';
   if (!balancer) {
     const b = backends[0]!;
     return `<VirtualHost 127.0.0.1:${port}>
-  ProxyPass "/" "ajp://${host(b)}:${b.port}/" retry=2${secret(b)}
+  ProxyPass "/" "ajp://${host(b)}:${b.port}/" retry=2${secret(b)}${extra}
 </VirtualHost>
 `;
   }
   const members = backends
     .map(
-      (b) => `    BalancerMember "ajp://${host(b)}:${b.port}" route=${b.route} retry=2${secret(b)}`,
+      (b) =>
+        `    BalancerMember "ajp://${host(b)}:${b.port}" route=${b.route} retry=2${secret(b)}${extra}`,
     )
     .join('\n');
   return `<VirtualHost 127.0.0.1:${port}>
@@ -128,7 +164,11 @@ ${members}
 }
 
 /** workers.properties for mod_jk (worker names = routes; recovery after 2 s, pitfall P16). */
-export function workersProperties(backends: AjpBackend[], balancer: boolean): string {
+export function workersProperties(
+  backends: AjpBackend[],
+  balancer: boolean,
+  extra: Record<string, string | number> = {},
+): string {
   const lines = [
     '# written by @cohort/peers',
     `worker.list=${balancer ? 'lb' : backends[0]!.route}`,
@@ -138,6 +178,7 @@ export function workersProperties(backends: AjpBackend[], balancer: boolean): st
     const w = `worker.${b.route}`;
     lines.push(`${w}.type=ajp13`, `${w}.host=${b.host ?? '127.0.0.1'}`, `${w}.port=${b.port}`);
     if (b.secret !== undefined) lines.push(`${w}.secret=${b.secret}`);
+    for (const [k, v] of Object.entries(extra)) lines.push(`${w}.${k}=${v}`);
   }
   if (balancer) {
     lines.push(
@@ -178,7 +219,7 @@ JkLogLevel ${jkLevel}
   JkMount /* ${balancer ? 'lb' : opts.backends[0]!.route}
 </VirtualHost>
 `
-      : proxyAjpConfig(port, opts.backends, balancer);
+      : proxyAjpConfig(port, opts.backends, balancer, opts.proxyParams ?? {});
   return `# written by @cohort/peers
 ServerRoot "${dir}"
 ServerName localhost
@@ -217,6 +258,8 @@ async function startHttpdOnce(opts: HttpdOptions): Promise<HttpdHandle> {
     throw new PeerError('BAD_OPTION', peer, `mode must be 'proxy_ajp' or 'jk'`);
   }
   checkBackends(opts.backends, peer);
+  checkParams(opts.proxyParams, 'proxyParams', peer);
+  checkParams(opts.jkWorkerProperties, 'jkWorkerProperties', peer);
   if (!existsSync(APACHE_BIN)) {
     throw new PeerError(
       'MISSING_PACKAGE',
@@ -238,7 +281,10 @@ async function startHttpdOnce(opts: HttpdOptions): Promise<HttpdHandle> {
   const configFile = join(dir, 'httpd.conf');
   writeFileSync(configFile, httpdConf(dir, port, opts, balancer));
   if (opts.mode === 'jk')
-    writeFileSync(join(dir, 'workers.properties'), workersProperties(opts.backends, balancer));
+    writeFileSync(
+      join(dir, 'workers.properties'),
+      workersProperties(opts.backends, balancer, opts.jkWorkerProperties),
+    );
   const check = spawnSync(APACHE_BIN, ['-t', '-f', configFile], { encoding: 'utf8' });
   if (check.status !== 0) {
     discardRunDir(dir);

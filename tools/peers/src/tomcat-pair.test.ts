@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { httpGet } from './http.js';
@@ -79,6 +82,28 @@ describe.skipIf(
     expect(httpd.balancer).toBe(false);
     expect((await session(httpd.url, 2)).seen).toEqual(['n=1 node=tc2', 'n=2 node=tc2']);
     await httpd.stop();
+  });
+
+  it('passes extra worker parameters: CPing before requests through both modules', async () => {
+    const jk = await peers.track(
+      startHttpd({
+        backends: ajpBackends(tcs),
+        mode: 'jk',
+        jkWorkerProperties: { ping_mode: 'A', ping_timeout: 2000 },
+      }),
+    );
+    const proxy = await peers.track(
+      startHttpd({ backends: ajpBackends(tcs), mode: 'proxy_ajp', proxyParams: { ping: 1 } }),
+    );
+    expect(readFileSync(join(jk.dir, 'workers.properties'), 'utf8')).toContain(
+      'worker.tc1.ping_mode=A',
+    );
+    expect(readFileSync(proxy.configFile, 'utf8')).toMatch(/route=tc2 retry=2 secret=\S+ ping=1/);
+    for (const h of [jk, proxy]) {
+      const s = await session(h.url, 2);
+      expect(s.seen[1]).toMatch(/^n=2 node=tc[12]$/);
+      await h.stop();
+    }
   });
 
   it('forwards AJP_* variables as request attributes, which the default Tomcat accepts', async () => {
@@ -169,5 +194,19 @@ describe('startHttpd option errors', () => {
         mode: 'jk',
       }),
     ).rejects.toThrow(/used twice/);
+    await expect(
+      startHttpd({
+        backends: [{ port: 1, route: 'a' }],
+        mode: 'jk',
+        jkWorkerProperties: { 'x\ny': 1 },
+      }),
+    ).rejects.toThrow(/jkWorkerProperties/);
+    await expect(
+      startHttpd({
+        backends: [{ port: 1, route: 'a' }],
+        mode: 'proxy_ajp',
+        proxyParams: { ping: '1 evil' },
+      }),
+    ).rejects.toMatchObject({ code: 'BAD_OPTION' });
   });
 });
