@@ -153,6 +153,12 @@ describe('ReplicationEngine: ownership and the write path', () => {
     expect(ok(c, all).version.seq).toBe(4);
   });
 
+  it('takes the routable set from a membership routable-change event', () => {
+    const e = new ReplicationEngine({ self: 'a', random: seededRandom(1) });
+    e.routableChanged(5, { added: ['b', 'c'], removed: [], routable: ['c', 'a', 'b'] });
+    expect(e.view).toEqual(['a', 'b', 'c']);
+  });
+
   it('answers NOT_OWNER with the owner from a member that is not first in placement', () => {
     const c = new Cluster(ABC);
     c.setView(ABC);

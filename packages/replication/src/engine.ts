@@ -10,6 +10,7 @@ import {
   type Session,
   type Version,
 } from '@cohort/session-codec';
+import type { RoutableChange } from '@cohort/membership';
 import { resolveConfig, type EngineConfig } from './config.js';
 import type { ReplicationErrorCode } from './errors.js';
 import { ExpiryWheel } from './expiry-wheel.js';
@@ -244,6 +245,14 @@ export class ReplicationEngine {
     }
     this.#pumpClaims();
     return this.#end();
+  }
+
+  /**
+   * The routable set of @cohort/membership changed: the same as {@link setView} with
+   * `change.routable`.
+   */
+  routableChanged(now: number, change: RoutableChange): EngineOutput {
+    return this.setView(now, change.routable);
   }
 
   /** A frame from another engine arrived. Messages for unknown sessions create records. */
