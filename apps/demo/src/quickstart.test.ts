@@ -31,9 +31,18 @@ async function freePorts(n: number): Promise<number[]> {
 
 describe('the quick start', () => {
   it('starts the proxy in front of three demo instances, survives one being stopped, and Ctrl-C stops all', async () => {
-    execFileSync(join(pkg, '..', '..', 'node_modules', '.bin', 'tsc'), ['-b', pkg], {
-      stdio: 'pipe',
-    });
+    // Build as `npm start` does; retried, since a parallel nx build may be writing the same files.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        execFileSync(join(pkg, '..', '..', 'node_modules', '.bin', 'tsc'), ['-b', pkg], {
+          stdio: 'pipe',
+        });
+        break;
+      } catch (e) {
+        if (attempt >= 3) throw e;
+        await sleep(2000);
+      }
+    }
     const [proxyPort, first] = await freePorts(4);
     const child = spawn(
       process.execPath,
