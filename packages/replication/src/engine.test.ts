@@ -259,6 +259,10 @@ describe('ReplicationEngine: ownership and the write path', () => {
   it('reports an invalid op as INVALID_OP and NOT_FOUND without create', () => {
     const c = new Cluster(ABC);
     c.setView(ABC);
+    const empty = c.submit('a', { kind: 'read', key: '' });
+    expect((c.results.get(empty) as { message?: string }).message).toMatch(/key must be/);
+    const odd = c.submit('a', { kind: 'scan', key: 'k' } as unknown as Omit<ClientOp, 'id'>);
+    expect((c.results.get(odd) as { code?: string }).code).toBe('INVALID_OP');
     const key = keyFor('a', ABC);
     const nf = c.submit('a', { kind: 'write', key, ops: [set('x', 0)] });
     c.deliver();

@@ -1008,6 +1008,18 @@ export class ReplicationEngine {
   // ---------------------------------------------------------------- client operations
 
   #handleOp(op: ClientOp): void {
+    if (typeof op.key !== 'string' || op.key === '') {
+      this.#fail(op.id, 'INVALID_OP', 'key must be a non-empty string');
+      return;
+    }
+    if (!['write', 'read', 'acquire', 'release'].includes(op.kind)) {
+      this.#fail(
+        op.id,
+        'INVALID_OP',
+        `kind ${String(op.kind)} is not write, read, acquire or release`,
+      );
+      return;
+    }
     const rec = this.#recs.get(op.key);
     if (!rec || !rec.active) {
       const p = this.#placement(op.key);
