@@ -55,6 +55,11 @@ export {
   type WireDecodeOptions,
 } from './wire.js';
 export {
+  decodeSessionValues,
+  type SessionValues,
+  type SessionValuesOptions,
+} from './session-values.js';
+export {
   valueToJson,
   valueFromJson,
   sessionToJson,

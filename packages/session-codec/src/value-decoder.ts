@@ -1,6 +1,7 @@
 import { Buffer, isUtf8 } from 'node:buffer';
 import { SessionCodecError } from './errors.js';
 import { asciiSlice, EMPTY_BUFFER, utf8Slice } from './fast-buffer.js';
+import { sameAscii, sharedKeyCache } from './key-cache.js';
 import type { Limits } from './limits.js';
 import { formatPath, setOwn, type PathSegment } from './path.js';
 import type { TypeRegistry } from './type-registry.js';
@@ -21,6 +22,8 @@ import {
   TAG_STRUCT,
 } from './wire-tags.js';
 
+/** How many key positions of objects remember their last key. */
+const KEY_GUESSES = 16;
 const BIGINT_TEXT = /^-?(?:0|[1-9][0-9]*)$/;
 const scratchF64 = new Float64Array(1);
 const scratchU8 = new Uint8Array(scratchF64.buffer);
@@ -38,6 +41,15 @@ export class ValueDecoder {
   #pos = 0;
   #base = 0;
   #path: PathSegment[] = [];
+  /** Latin-1 text of #buf from offset 0 (one char per byte), when decoding a range of a message. */
+  #text: string | undefined;
+  /** 32-bit words over #buf's memory, made on the first long string of a range decode. */
+  #words: Int32Array | undefined;
+  #busy = false;
+  /** The key met at each position of the last objects decoded (objects repeat their keys). */
+  readonly #keyGuess: (string | undefined)[] = new Array<string | undefined>(KEY_GUESSES).fill(
+    undefined,
+  );
 
   /**
    * @param limits - size and shape limits
@@ -80,6 +92,89 @@ export class ValueDecoder {
     } finally {
       this.#buf = EMPTY_BUFFER;
     }
+  }
+
+  /** True between {@link ValueDecoder.beginMessage} and {@link ValueDecoder.endMessage}. */
+  get busy(): boolean {
+    return this.#busy;
+  }
+
+  /**
+   * Starts decoding values that lie inside one larger message, without views of them (see
+   * {@link ValueDecoder.decodeRange}); {@link ValueDecoder.endMessage} must follow.
+   *
+   * @param buf - the whole message
+   * @param text - `buf` decoded as Latin-1 from offset 0 (one character per byte, so byte
+   *   offsets are string offsets)
+   */
+  beginMessage(buf: Buffer, text: string): void {
+    this.#busy = true;
+    this.#buf = buf;
+    this.#text = text;
+    this.#base = 0;
+  }
+
+  /** Ends a {@link ValueDecoder.beginMessage}, dropping every reference to the message. */
+  endMessage(): void {
+    this.#buf = EMPTY_BUFFER;
+    this.#text = undefined;
+    this.#words = undefined;
+    this.#busy = false;
+  }
+
+  /**
+   * Decodes the value at `[start, end)` of the message given to
+   * {@link ValueDecoder.beginMessage}. ASCII strings are cut from the message's Latin-1 text: a
+   * substring costs no native call. Error offsets are offsets in the message. The caller checks
+   * the value's size against the limits.
+   *
+   * @param start - where the value starts
+   * @param end - where it ends
+   * @param name - the attribute name, the first segment of any error path
+   * @throws SessionCodecError on malformed bytes or a limit passed
+   */
+  decodeRange(start: number, end: number, name: string): unknown {
+    const buf = this.#buf;
+    // The common attribute, an ASCII string shorter than 2^14 bytes, without the general dispatch.
+    if (buf[start] === TAG_STRING && end - start > 2) {
+      const b1 = buf[start + 1];
+      const b2 = buf[start + 2];
+      const at = b1 < 0x80 ? start + 2 : b2 < 0x80 && b2 !== 0 ? start + 3 : -1;
+      const len = b1 < 0x80 ? b1 : (b1 & 0x7f) | (b2 << 7);
+      if (at > 0 && at + len === end && this.#isAscii(at, end)) {
+        return (this.#text as string).slice(at, end);
+      }
+    }
+    this.#pos = start;
+    this.#path = [name];
+    return this.#value(end, 0);
+  }
+
+  /** True when every byte of #buf in `[start, end)` is below 0x80. */
+  #isAscii(start: number, end: number): boolean {
+    const buf = this.#buf;
+    let i = start;
+    if (end - start >= 24) {
+      // Four bytes at a time through aligned 32-bit words of the same memory.
+      let words = this.#words;
+      if (words === undefined) {
+        // reset by endMessage: within one message the memory does not change
+        words = new Int32Array(buf.buffer, 0, buf.buffer.byteLength >>> 2);
+        this.#words = words;
+      }
+      const offset = buf.byteOffset;
+      while (((offset + i) & 3) !== 0) if (buf[i++] >= 0x80) return false;
+      const wordEnd = (offset + end) >>> 2;
+      let w = (offset + i) >>> 2;
+      let any = 0;
+      for (; w + 4 <= wordEnd; w += 4) any |= words[w] | words[w + 1] | words[w + 2] | words[w + 3];
+      for (; w < wordEnd; w++) any |= words[w];
+      if ((any & 0x80808080) !== 0) return false;
+      i = (w << 2) - offset;
+    }
+    let any = 0;
+    for (; i < end; i++) any |= buf[i];
+    return any < 0x80;
   }
 
   /** A whole value that is one short-prefixed string; undefined to take the general path. */
@@ -194,7 +289,13 @@ export class ValueDecoder {
   #utf8(end: number, what: string): string {
     const start = this.#pos;
     const buf = this.#buf;
-    if (end - start < 32) {
+    const text = this.#text;
+    if (text !== undefined) {
+      if (this.#isAscii(start, end)) {
+        this.#pos = end;
+        return text.slice(start, end);
+      }
+    } else if (end - start < 32) {
       let i = start;
       while (i < end && buf[i] < 0x80) i++;
       if (i === end) {
@@ -367,7 +468,20 @@ export class ValueDecoder {
         if (nameEnd - this.#pos > this.#limits.maxNameBytes) {
           this.#malformed('key too long', `at most ${this.#limits.maxNameBytes} bytes`);
         }
-        name = this.#utf8(nameEnd, 'key');
+        const text = this.#text;
+        const guess = count < KEY_GUESSES ? this.#keyGuess[count] : undefined;
+        const cached =
+          text === undefined
+            ? undefined
+            : guess !== undefined && sameAscii(guess, this.#buf, this.#pos, nameEnd)
+              ? guess
+              : sharedKeyCache.get(this.#buf, this.#pos, nameEnd, text);
+        if (cached !== undefined && count < KEY_GUESSES) this.#keyGuess[count] = cached;
+        if (cached === undefined) name = this.#utf8(nameEnd, 'key');
+        else {
+          name = cached;
+          this.#pos = nameEnd;
+        }
       }
       if (previous !== undefined && !(previous < name)) {
         this.#malformed('keys out of order or repeated', 'keys sorted and unique', nameAt);

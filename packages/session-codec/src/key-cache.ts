@@ -1,0 +1,65 @@
+import type { Buffer } from 'node:buffer';
+
+const SLOTS = 512;
+/** Longer names are not cached (they are rare as keys, and hashing them costs more). */
+const MAX_CACHED = 32;
+
+/**
+ * A small content-addressed cache of short ASCII property names, so a decoder that builds objects
+ * (attribute names, object keys) reuses the string it made the last time it met the same bytes.
+ * A reused string is already internalized by V8, so storing a property under it takes the fast
+ * path instead of hashing and looking up a fresh string every time (which is what made building
+ * objects from bytes slower than `JSON.parse`). Safe to share: a hit is verified byte by byte.
+ * It holds at most {@link SLOTS} strings of at most {@link MAX_CACHED} characters.
+ */
+export class KeyCache {
+  readonly #slots: (string | undefined)[] = new Array<string | undefined>(SLOTS).fill(undefined);
+
+  /**
+   * The string for the ASCII bytes `buf[start, end)`, or undefined when they are not short ASCII
+   * (the caller decodes those itself).
+   *
+   * @param buf - the input
+   * @param start - where the name starts
+   * @param end - where it ends
+   * @param text - `buf` decoded as Latin-1 from offset 0 to at least `end`
+   */
+  get(buf: Buffer, start: number, end: number, text: string): string | undefined {
+    const len = end - start;
+    if (len > MAX_CACHED) return undefined;
+    let h = len;
+    let any = 0;
+    for (let i = start; i < end; i++) {
+      const b = buf[i];
+      any |= b;
+      h = Math.imul(h ^ b, 0x01000193);
+    }
+    if (any >= 0x80) return undefined;
+    const slot = (h ^ (h >>> 15)) & (SLOTS - 1);
+    const cached = this.#slots[slot];
+    if (cached !== undefined && cached.length === len) {
+      let j = 0;
+      while (j < len && cached.charCodeAt(j) === buf[start + j]) j++;
+      if (j === len) return cached;
+    }
+    const s = text.slice(start, end);
+    this.#slots[slot] = s;
+    return s;
+  }
+}
+
+/**
+ * True when `s` is exactly the bytes `buf[start, end)`, all ASCII: a cheap check that a name
+ * met before at the same place is the one here.
+ */
+export function sameAscii(s: string, buf: Buffer, start: number, end: number): boolean {
+  if (s.length !== end - start) return false;
+  for (let i = start, j = 0; i < end; i++, j++) {
+    const c = s.charCodeAt(j);
+    if (c !== buf[i] || c >= 0x80) return false;
+  }
+  return true;
+}
+
+/** The cache shared by the decoders of this package. */
+export const sharedKeyCache: KeyCache = new KeyCache();

@@ -1,0 +1,71 @@
+import { setOwn } from './path.js';
+
+/** Most shapes remembered; a new one replaces the oldest. */
+const SLOTS = 8;
+/** A shape gets a factory from its second sighting on. */
+const COMPILE_AFTER = 2;
+/** Shapes with more names are built property by property. */
+const MAX_NAMES = 128;
+
+interface Shape {
+  readonly names: readonly string[];
+  seen: number;
+  make: ((values: readonly unknown[]) => Record<string, unknown>) | undefined;
+}
+
+/**
+ * Builds plain objects from a list of names and a list of values, fast for the shapes it sees
+ * again. Storing properties one by one under names that come from input costs V8 a lookup and a
+ * map transition per property (about as much as all of `JSON.parse`); an object literal with
+ * constant keys is created in one step. So for a list of names seen before (the sessions of one
+ * application mostly have the same attribute names), it compiles a factory returning such a
+ * literal, as protobufjs compiles its decoders. Safety: names are written into the factory's
+ * source only as `JSON.stringify` string literals, and a list containing `__proto__` (which a
+ * literal would treat as the prototype) never gets a factory. At most {@link SLOTS} shapes are
+ * kept.
+ */
+export class ObjectShapes {
+  readonly #shapes: Shape[] = [];
+  #next = 0;
+
+  /**
+   * A new object whose own enumerable properties are `names[i]: values[i]`, in that order.
+   *
+   * @param names - distinct property names
+   * @param values - one value per name
+   */
+  build(names: readonly string[], values: readonly unknown[]): Record<string, unknown> {
+    const shape = this.#find(names);
+    if (shape.make !== undefined) return shape.make(values);
+    if (
+      ++shape.seen >= COMPILE_AFTER &&
+      names.length <= MAX_NAMES &&
+      !names.includes('__proto__')
+    ) {
+      const body = names.map((name, i) => `${JSON.stringify(name)}: v[${i}]`).join(',\n');
+      shape.make = new Function('v', `'use strict';\nreturn {\n${body}\n};`) as Shape['make'];
+      return shape.make!(values);
+    }
+    const out: Record<string, unknown> = {};
+    for (let i = 0; i < names.length; i++) setOwn(out, names[i], values[i]);
+    return out;
+  }
+
+  #find(names: readonly string[]): Shape {
+    const n = names.length;
+    for (const shape of this.#shapes) {
+      const known = shape.names;
+      if (known.length !== n) continue;
+      let i = 0;
+      while (i < n && known[i] === names[i]) i++;
+      if (i === n) return shape;
+    }
+    const shape: Shape = { names: names.slice(), seen: 0, make: undefined };
+    this.#shapes[this.#next] = shape;
+    this.#next = (this.#next + 1) % SLOTS;
+    return shape;
+  }
+}
+
+/** The shapes of attribute objects built by this package's full-session decoder. */
+export const sessionShapes: ObjectShapes = new ObjectShapes();
