@@ -512,6 +512,27 @@ describe('ReplicationEngine: expiry', () => {
   });
 });
 
+describe('ReplicationEngine: forgetting', () => {
+  it('forgets records of sessions that never existed or ended, after tombstoneMs', () => {
+    const c = new Cluster(ABC, { tombstoneMs: 5000, expiryResolutionMs: 100 });
+    c.setView(ABC);
+    const ghost = keyFor('a', ABC);
+    const r = c.submit('a', { kind: 'read', key: ghost });
+    c.deliver();
+    expect(ok(c, r).session).toBeNull();
+    const ended = keyFor('b', ABC);
+    c.submit('b', { kind: 'write', key: ended, ops: [set('n', 1)], create });
+    c.deliver();
+    c.submit('b', { kind: 'write', key: ended, ops: [{ op: 'invalidate' }] });
+    c.deliver();
+    for (const n of ABC) {
+      expect(c.engines.get(n)!.keys().sort()).toEqual([ghost, ended].sort());
+    }
+    c.advance(5500, 100);
+    for (const n of ABC) expect(c.engines.get(n)!.keys()).toEqual([]);
+  });
+});
+
 describe('resolveConfig', () => {
   it('names a bad option', () => {
     expect(

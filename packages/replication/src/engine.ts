@@ -411,9 +411,12 @@ export class ReplicationEngine {
         leaseUntil: 0,
         heardAt: this.#now,
         ownerGoneAt: undefined,
-        deadAt: undefined,
+        // A record that never gets a session (a read of an unknown key, a claim that found
+        // nothing) is forgotten like a tombstone.
+        deadAt: this.#now,
       };
       this.#recs.set(key, rec);
+      this.#scheduleExpiry(rec);
     }
     return rec;
   }
@@ -1208,9 +1211,19 @@ export class ReplicationEngine {
       return;
     }
     if (rec.session === null) {
-      if (!rec.active && !rec.claim && rec.queued.length === 0 && rec.pending.length === 0) {
+      // Forget the tombstone, unless work is under way or a replica has yet to learn the end.
+      let behind = false;
+      if (rec.active) {
+        for (const p of rec.peers.values()) {
+          if (!p.acked || p.match === null || newer(rec.version, p.match)) behind = true;
+        }
+      }
+      if (!rec.claim && rec.queued.length === 0 && rec.pending.length === 0 && !behind) {
         this.#recs.delete(rec.key);
         this.#unsettled.delete(rec.key);
+        this.#lagging.delete(rec.key);
+      } else {
+        this.#wheel.add(rec.key, this.#now + this.#cfg.tombstoneMs);
       }
       return;
     }
