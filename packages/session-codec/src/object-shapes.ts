@@ -69,3 +69,6 @@ export class ObjectShapes {
 
 /** The shapes of attribute objects built by this package's full-session decoder. */
 export const sessionShapes: ObjectShapes = new ObjectShapes();
+
+/** The shapes of objects inside attribute values, built by the same decoder. */
+export const valueShapes: ObjectShapes = new ObjectShapes();

@@ -2,6 +2,7 @@ import { Buffer, isUtf8 } from 'node:buffer';
 import { SessionCodecError } from './errors.js';
 import { asciiSlice, EMPTY_BUFFER, utf8Slice } from './fast-buffer.js';
 import { sameAscii, sharedKeyCache } from './key-cache.js';
+import { valueShapes } from './object-shapes.js';
 import type { Limits } from './limits.js';
 import { formatPath, setOwn, type PathSegment } from './path.js';
 import type { TypeRegistry } from './type-registry.js';
@@ -112,6 +113,7 @@ export class ValueDecoder {
     this.#buf = buf;
     this.#text = text;
     this.#base = 0;
+    this.#path = [''];
   }
 
   /** Ends a {@link ValueDecoder.beginMessage}, dropping every reference to the message. */
@@ -146,7 +148,10 @@ export class ValueDecoder {
       }
     }
     this.#pos = start;
-    this.#path = [name];
+    // One path array for the whole message (an error may have left it longer).
+    const path = this.#path;
+    path.length = 1;
+    path[0] = name;
     return this.#value(end, 0);
   }
 
@@ -229,7 +234,14 @@ export class ValueDecoder {
 
   /** Reads a length prefix and checks it fits before `end`; returns the end of the field. */
   #length(end: number): number {
-    const len = this.#varint32(end);
+    const p = this.#pos;
+    let len: number;
+    if (p < end && this.#buf[p] < 0x80) {
+      len = this.#buf[p];
+      this.#pos = p + 1;
+    } else {
+      len = this.#varint32(end);
+    }
     if (len > end - this.#pos) {
       this.#malformed(`length ${len} runs past the end`, `at most ${end - this.#pos} bytes`);
     }
@@ -447,7 +459,12 @@ export class ValueDecoder {
 
   #struct(end: number, depth: number): Record<string, unknown> {
     this.#enter(depth);
+    // In a message (beginMessage), keys and values are collected and the object is made by
+    // ObjectShapes, fast for keys met again; otherwise it is filled property by property.
+    const shaped = this.#text !== undefined;
     const out: Record<string, unknown> = {};
+    const keys: string[] = [];
+    const values: unknown[] = [];
     const path = this.#path;
     const max = this.#limits.maxItems;
     let count = 0;
@@ -495,11 +512,17 @@ export class ValueDecoder {
       if (valueEnd !== fieldEnd)
         this.#malformed('Field length mismatch', 'Field.value to end the Field');
       path.push(name);
-      setOwn(out, name, this.#value(valueEnd, depth + 1));
+      const value = this.#value(valueEnd, depth + 1);
+      if (shaped) {
+        keys.push(name);
+        values.push(value);
+      } else {
+        setOwn(out, name, value);
+      }
       path.pop();
       count++;
     }
-    return out;
+    return shaped ? valueShapes.build(keys, values) : out;
   }
 
   #custom(end: number, depth: number): unknown {
