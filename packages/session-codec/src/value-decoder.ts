@@ -150,7 +150,7 @@ export class ValueDecoder {
     this.#pos = start;
     // One path array for the whole message (an error may have left it longer).
     const path = this.#path;
-    path.length = 1;
+    if (path.length !== 1) path.length = 1;
     path[0] = name;
     return this.#value(end, 0);
   }
@@ -159,7 +159,7 @@ export class ValueDecoder {
   #isAscii(start: number, end: number): boolean {
     const buf = this.#buf;
     let i = start;
-    if (end - start >= 24) {
+    if (end - start >= 128) {
       // Four bytes at a time through aligned 32-bit words of the same memory.
       let words = this.#words;
       if (words === undefined) {
