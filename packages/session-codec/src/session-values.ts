@@ -274,6 +274,29 @@ class SessionReader {
           let nameEnd = -1;
           let valueStart = -1;
           let valueEnd = -1;
+          // What the encoder writes: name (length < 128), then value (length < 2^14), nothing
+          // else. Read it with no tag dispatch; anything else takes the general loop below.
+          const p = this.#pos;
+          const nameLen = buf[p + 1];
+          const valueTag = p + 2 + nameLen;
+          if (
+            buf[p] === 0x0a &&
+            nameLen < 0x80 &&
+            valueTag + 2 < attrEnd &&
+            buf[valueTag] === 0x12
+          ) {
+            const b1 = buf[valueTag + 1];
+            const b2 = buf[valueTag + 2];
+            const vStart = b1 < 0x80 ? valueTag + 2 : valueTag + 3;
+            const vLen = b1 < 0x80 ? b1 : (b1 & 0x7f) | (b2 << 7);
+            if ((b1 < 0x80 || b2 < 0x80) && vStart + vLen === attrEnd) {
+              nameStart = p + 2;
+              nameEnd = valueTag;
+              valueStart = vStart;
+              valueEnd = attrEnd;
+              this.#pos = attrEnd;
+            }
+          }
           while (this.#pos < attrEnd) {
             const fAt = this.#pos;
             const t = this.#tag(attrEnd);
