@@ -7,6 +7,9 @@ import os from 'node:os';
 import * as M from '../dist/index.js';
 
 const quick = process.env.BENCH_QUICK === '1';
+// BENCH_ONLY=G10,G11 re-measures some rows only (G16 and G17 need G9; G12 reuses G3's boots).
+const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : undefined;
+const want = (...ids) => !only || ids.some((id) => only.has(id));
 const S = (full, small) => (quick ? small : full);
 const seeds = (n, from = 1) => Array.from({ length: n }, (_, i) => from + i);
 const finite = (xs) => xs.filter((x) => Number.isFinite(x));
@@ -40,80 +43,95 @@ function crash(n, runs, perRun) {
   }
   return { all, boots };
 }
-const g1 = crash(5, S(200, 30), 1);
-raw.G1 = g1.all;
-row(
-  'G1',
-  'crash, N=5',
-  'memberlist p50 5.7 s / p99 8.0 s first dead (derived); Tomcat 3.0–3.5 s',
-  'p50 ≤ 3 s, p99 ≤ 5 s',
-  `p50 ${sec(pct(g1.all, 50))}, p99 ${sec(pct(g1.all, 99))} (${finite(g1.all).length}/${g1.all.length} detected)`,
-  pct(g1.all, 50) <= 3000 && pct(g1.all, 99) <= 5000 && finite(g1.all).length === g1.all.length,
-);
-const g2 = crash(50, S(40, 6), 5);
-raw.G2 = g2.all;
-row(
-  'G2',
-  'crash, N=50',
-  'memberlist p50 8.5 s / p99 12.2 s (derived)',
-  'p50 ≤ 4 s, p99 ≤ 6 s',
-  `p50 ${sec(pct(g2.all, 50))}, p99 ${sec(pct(g2.all, 99))} (${g2.all.length} crashes)`,
-  pct(g2.all, 50) <= 4000 && pct(g2.all, 99) <= 6000 && finite(g2.all).length === g2.all.length,
-);
-const g3 = crash(500, S(3, 1), S(10, 3));
-raw.G3 = g3.all;
-row(
-  'G3',
-  'crash, N=500',
-  'memberlist p50 12.5 s / p99 16.2 s (derived)',
-  'p50 ≤ 5 s, p99 ≤ 8 s',
-  `p50 ${sec(pct(g3.all, 50))}, p99 ${sec(pct(g3.all, 99))} (${g3.all.length} crashes)`,
-  pct(g3.all, 50) <= 5000 && pct(g3.all, 99) <= 8000 && finite(g3.all).length === g3.all.length,
-);
-
-// ---- G4 leave
-const g4 = seeds(S(50, 10), 4000).map((seed) => M.leaveVisibility({ seed, n: 50 }));
-raw.G4 = g4;
-row(
-  'G4',
-  'graceful leave, N=50',
-  'memberlist ~1–2 s (derived)',
-  'p99 ≤ 1 s',
-  `p50 ${sec(pct(g4, 50))}, p99 ${sec(pct(g4, 99))}`,
-  pct(g4, 99) <= 1000,
-);
-
-// ---- G5/G6 false positives under loss
-for (const [id, loss, anchor, must] of [
-  [
-    'G5',
-    0.05,
-    'SWIM w/o suspicion ≈1e-3 false detections / member / period (derived)',
-    '0 false dead in every seed',
-  ],
-  ['G6', 0.1, 'SWIM+susp, K=1: lost 5 of 17 members (measured)', '0 healthy members declared dead'],
-]) {
-  const dur = S(3_600_000, 600_000);
-  const rs = seeds(S(3, 1), id === 'G5' ? 5000 : 6000).map((seed) =>
-    M.stability({ seed, n: 50, durationMs: dur, link: { loss } }),
-  );
-  raw[id] = rs;
-  const fd = rs.reduce((a, r) => a + r.falseDead, 0);
-  const mh = rs.reduce((a, r) => a + r.memberHours, 0);
-  const sus = rs.reduce((a, r) => a + r.suspicions, 0);
-  const flaps = rs.reduce((a, r) => a + r.routableRemovals, 0);
+if (want('G1')) {
+  const g1 = crash(5, S(200, 30), 1);
+  raw.G1 = g1.all;
   row(
-    id,
-    `N=50, ${loss * 100} % loss, ${rs.length} × ${+(dur / 3_600_000).toFixed(2)} h`,
-    anchor,
-    must,
-    `${fd} false dead; ${(sus / mh).toFixed(2)} suspicions / member / h (all refuted); ${flaps} routable removals`,
-    fd === 0,
+    'G1',
+    'crash, N=5',
+    'memberlist p50 5.7 s / p99 8.0 s first dead (derived); Tomcat 3.0–3.5 s',
+    'p50 ≤ 3 s, p99 ≤ 5 s',
+    `p50 ${sec(pct(g1.all, 50))}, p99 ${sec(pct(g1.all, 99))} (${finite(g1.all).length}/${g1.all.length} detected)`,
+    pct(g1.all, 50) <= 3000 && pct(g1.all, 99) <= 5000 && finite(g1.all).length === g1.all.length,
+  );
+}
+if (want('G2')) {
+  const g2 = crash(50, S(40, 6), 5);
+  raw.G2 = g2.all;
+  row(
+    'G2',
+    'crash, N=50',
+    'memberlist p50 8.5 s / p99 12.2 s (derived)',
+    'p50 ≤ 4 s, p99 ≤ 6 s',
+    `p50 ${sec(pct(g2.all, 50))}, p99 ${sec(pct(g2.all, 99))} (${g2.all.length} crashes)`,
+    pct(g2.all, 50) <= 4000 && pct(g2.all, 99) <= 6000 && finite(g2.all).length === g2.all.length,
+  );
+}
+let g3 = { all: [], boots: [] };
+if (want('G3')) {
+  g3 = crash(500, S(3, 1), S(10, 3));
+  raw.G3 = g3.all;
+  row(
+    'G3',
+    'crash, N=500',
+    'memberlist p50 12.5 s / p99 16.2 s (derived)',
+    'p50 ≤ 5 s, p99 ≤ 8 s',
+    `p50 ${sec(pct(g3.all, 50))}, p99 ${sec(pct(g3.all, 99))} (${g3.all.length} crashes)`,
+    pct(g3.all, 50) <= 5000 && pct(g3.all, 99) <= 8000 && finite(g3.all).length === g3.all.length,
   );
 }
 
+// ---- G4 leave
+if (want('G4')) {
+  const g4 = seeds(S(50, 10), 4000).map((seed) => M.leaveVisibility({ seed, n: 50 }));
+  raw.G4 = g4;
+  row(
+    'G4',
+    'graceful leave, N=50',
+    'memberlist ~1–2 s (derived)',
+    'p99 ≤ 1 s',
+    `p50 ${sec(pct(g4, 50))}, p99 ${sec(pct(g4, 99))}`,
+    pct(g4, 99) <= 1000,
+  );
+}
+
+// ---- G5/G6 false positives under loss
+if (want('G5', 'G6'))
+  for (const [id, loss, anchor, must] of [
+    [
+      'G5',
+      0.05,
+      'SWIM w/o suspicion ≈1e-3 false detections / member / period (derived)',
+      '0 false dead in every seed',
+    ],
+    [
+      'G6',
+      0.1,
+      'SWIM+susp, K=1: lost 5 of 17 members (measured)',
+      '0 healthy members declared dead',
+    ],
+  ]) {
+    const dur = S(3_600_000, 600_000);
+    const rs = seeds(S(3, 1), id === 'G5' ? 5000 : 6000).map((seed) =>
+      M.stability({ seed, n: 50, durationMs: dur, link: { loss } }),
+    );
+    raw[id] = rs;
+    const fd = rs.reduce((a, r) => a + r.falseDead, 0);
+    const mh = rs.reduce((a, r) => a + r.memberHours, 0);
+    const sus = rs.reduce((a, r) => a + r.suspicions, 0);
+    const flaps = rs.reduce((a, r) => a + r.routableRemovals, 0);
+    row(
+      id,
+      `N=50, ${loss * 100} % loss, ${rs.length} × ${+(dur / 3_600_000).toFixed(2)} h`,
+      anchor,
+      must,
+      `${fd} false dead; ${(sus / mh).toFixed(2)} suspicions / member / h (all refuted); ${flaps} routable removals`,
+      fd === 0,
+    );
+  }
+
 // ---- G7 CPU-starved members, with the Lifeguard ablation in the same run
-{
+if (want('G7')) {
   const dur = S(600_000, 120_000);
   let on = 0;
   let off = 0;
@@ -155,7 +173,7 @@ for (const [id, loss, anchor, must] of [
 }
 
 // ---- G8 gray failure
-{
+if (want('G8')) {
   const rs = seeds(S(10, 3), 8000).map((seed) => M.grayFailure({ seed, n: 50 }));
   raw.G8 = rs;
   const rm = rs.map((r) => r.removedAllMs);
@@ -172,7 +190,7 @@ for (const [id, loss, anchor, must] of [
 }
 
 // ---- G9 + G14 + G16 + G17 steady load (and CPU of the core per member)
-{
+if (want('G9', 'G14', 'G16', 'G17')) {
   const loads = {};
   for (const n of [5, 50, 500]) {
     const c0 = process.cpuUsage();
@@ -205,7 +223,7 @@ for (const [id, loss, anchor, must] of [
 }
 
 // ---- G10 churn
-{
+if (want('G10')) {
   const rates = M.churnLoad({ seed: 10_000, n: S(500, 100) });
   raw.G10 = {
     p50: pct(rates, 50),
@@ -224,7 +242,7 @@ for (const [id, loss, anchor, must] of [
 }
 
 // ---- G11 join convergence
-{
+if (want('G11')) {
   const res = {};
   for (const [n, count] of [
     [50, S(30, 5)],
@@ -252,10 +270,12 @@ for (const [id, loss, anchor, must] of [
 }
 
 // ---- G12 mass bootstrap (the N=500 boots of G3 plus dedicated runs)
-{
+if (want('G12')) {
   const boots = [
     ...g3.boots,
-    ...seeds(S(2, 0), 12_000).map((seed) => M.massBootstrap({ seed, n: 500 })),
+    ...seeds(g3.boots.length ? S(2, 0) : S(5, 2), 12_000).map((seed) =>
+      M.massBootstrap({ seed, n: 500 }),
+    ),
   ];
   raw.G12 = boots;
   row(
@@ -269,7 +289,7 @@ for (const [id, loss, anchor, must] of [
 }
 
 // ---- G13 metadata
-{
+if (want('G13')) {
   const small = seeds(S(30, 5), 13_000).map((seed) =>
     M.metadataPropagation({ seed, n: 50, size: 512 }),
   );
@@ -294,7 +314,7 @@ for (const [id, loss, anchor, must] of [
 }
 
 // ---- G15 partition heal
-{
+if (want('G15')) {
   const heal = seeds(S(10, 3), 15_000).map((seed) =>
     M.partitionHeal({ seed, n: 50, splitMs: 60_000 }),
   );
@@ -310,17 +330,19 @@ for (const [id, loss, anchor, must] of [
 }
 
 // ---- G16 wire size
-row(
-  'G16',
-  'every datagram in the load runs (lan preset)',
-  'memberlist 1400 B (+29 B encrypted)',
-  '≤ 1200 B',
-  `largest datagram ${maxPacket} B`,
-  maxPacket <= 1200,
-);
+if (want('G16')) {
+  row(
+    'G16',
+    'every datagram in the load runs (lan preset)',
+    'memberlist 1400 B (+29 B encrypted)',
+    '≤ 1200 B',
+    `largest datagram ${maxPacket} B`,
+    maxPacket <= 1200,
+  );
+}
 
 // ---- G17 CPU of the protocol core per member
-{
+if (want('G17')) {
   const l = raw.G9[500];
   const simMs = l.wallMs; // includes booting; an upper bound for the steady state
   const perMember = l.cpuMs / (500 * ((S(60_000, 20_000) + 5000 + 8000) / 1000)) / 10; // % of one core
@@ -335,7 +357,7 @@ row(
 }
 
 // ---- codec: datagram decode/encode vs JSON (the peer for codecs)
-{
+if (want('codec')) {
   const msgs = [
     { type: 'ping', seq: 12345, target: 'session-node-17', checksum: 0xdeadbeef },
     ...Array.from({ length: 6 }, (_, i) => ({
@@ -390,13 +412,15 @@ const md = [
   ),
 ].join('\n');
 const c = raw.codec;
-const codecMd = [
-  `| Datagram (ping + 6 alive) | bytes | decode µs CPU/op | encode µs CPU/op |`,
-  `|---|---|---|---|`,
-  `| cohort protobuf | ${c.bytes} | ${c.decodeUs.toFixed(2)} | ${c.encodeUs.toFixed(2)} |`,
-  `| JSON (JSON.parse / stringify) | ${c.jsonBytes} | ${c.jsonParseUs.toFixed(2)} | ${c.jsonStringifyUs.toFixed(2)} |`,
-  `| ratio (JSON / cohort) | ${(c.jsonBytes / c.bytes).toFixed(2)} | ${(c.jsonParseUs / c.decodeUs).toFixed(2)} | ${(c.jsonStringifyUs / c.encodeUs).toFixed(2)} |`,
-].join('\n');
+const codecMd = !c
+  ? ''
+  : [
+      `| Datagram (ping + 6 alive) | bytes | decode µs CPU/op | encode µs CPU/op |`,
+      `|---|---|---|---|`,
+      `| cohort protobuf | ${c.bytes} | ${c.decodeUs.toFixed(2)} | ${c.encodeUs.toFixed(2)} |`,
+      `| JSON (JSON.parse / stringify) | ${c.jsonBytes} | ${c.jsonParseUs.toFixed(2)} | ${c.jsonStringifyUs.toFixed(2)} |`,
+      `| ratio (JSON / cohort) | ${(c.jsonBytes / c.bytes).toFixed(2)} | ${(c.jsonParseUs / c.decodeUs).toFixed(2)} | ${(c.jsonStringifyUs / c.encodeUs).toFixed(2)} |`,
+    ].join('\n');
 mkdirSync(new URL('../bench-results/', import.meta.url), { recursive: true });
 const meta = {
   date: new Date().toISOString(),

@@ -731,8 +731,11 @@ export class MemberCore {
         return;
       }
       case 'sync-response': {
+        const joining = this.upCount <= 1;
         if (b.self) this.mergeRecord(now, b.self, from, true);
         for (const r of b.records) this.mergeRecord(now, r, from);
+        // A new member announces itself too, so two sources spread the news of its arrival.
+        if (joining && this.upCount > 1) this.enqueueAlive(this.self);
         const records: WireRecord[] = [];
         for (const name of b.want) {
           const m = this.members.get(name);
