@@ -308,6 +308,8 @@ class SessionReader {
               if (f === 1) {
                 nameStart = this.#pos;
                 nameEnd = fEnd;
+                // a name written twice: the last wins, but each must be text (as protobuf reads it)
+                this.#string(fEnd, 'attribute name');
               } else {
                 valueStart = this.#pos;
                 valueEnd = fEnd;
