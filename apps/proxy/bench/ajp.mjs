@@ -3,7 +3,8 @@
 // session). Reports requests per second (the target: cohort ≥ both) and CPU µs per request of
 // each proxy's process tree.
 //
-//   node bench/ajp.mjs     (after tsc -b; env BENCH_SECONDS=5 BENCH_ROUNDS=3 BENCH_CONNECTIONS=16)
+//   node bench/ajp.mjs     (after tsc -b; env BENCH_SECONDS=5 BENCH_ROUNDS=3 BENCH_CONNECTIONS=16
+//                           BENCH_BASELINE=<cli.js of an older build> BENCH_ONLY=<name prefixes>)
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,7 +21,7 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const conns = Number(process.env.BENCH_CONNECTIONS ?? 16);
 
-async function cohort(tc, workers = 1) {
+async function cohort(tc, workers = 1, cli = join(pkg, 'dist', 'cli.js')) {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'cohort-ajp-bench-'));
   const file = join(dir, 'proxy.yaml');
@@ -29,7 +30,7 @@ async function cohort(tc, workers = 1) {
     `listen: 127.0.0.1:${port}\nworkers: ${workers}\nlog: { level: warn, access: false }\nbalancers:\n  - name: tc\n    members:\n` +
       `      - { url: "ajp://127.0.0.1:${tc.ajpPort}", route: ${tc.route}, secret: "${tc.ajpSecret}" }\n`,
   );
-  const c = spawn(process.execPath, [join(pkg, 'dist', 'cli.js'), '--config', file], {
+  const c = spawn(process.execPath, [cli, '--config', file], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   await waitHttp(`http://127.0.0.1:${port}/ping.txt`);
@@ -56,11 +57,17 @@ try {
       async () => ({ url: `${tc.url}/ping.txt`, pid: tc.pid, stop: async () => undefined }),
     ],
     ['cohort-proxy → AJP', () => cohort(tc)],
+    // BENCH_BASELINE=<an older build's cli.js>: the same proxy before a change, in the same run.
+    ...(process.env.BENCH_BASELINE
+      ? [['cohort-proxy baseline → AJP', () => cohort(tc, 1, process.env.BENCH_BASELINE)]]
+      : []),
     ['cohort-proxy (2 workers) → AJP', () => cohort(tc, 2)],
     ['httpd mod_proxy_ajp → AJP', () => httpd(tc, 'proxy_ajp')],
     ['httpd mod_jk → AJP', () => httpd(tc, 'jk')],
   ];
+  const only = process.env.BENCH_ONLY?.split(',');
   for (const [name, start] of targets) {
+    if (only && !only.some((o) => name.startsWith(o))) continue;
     const t = await start();
     try {
       wrk(t.url, 3, conns);

@@ -8,6 +8,8 @@
 //   npm run bench -w apps/proxy          (or: npx nx bench cohort-proxy)
 //   options (env): BENCH_SECONDS=5 BENCH_CONNECTIONS=32 BENCH_ROUNDS=3 BENCH_WARMUP=3 BENCH_PIN=1
 //                  HTTP_PROXY_DIR=<dir containing node_modules/http-proxy> (default: this package)
+//                  BENCH_BASELINE=<cli.js of an older build, e.g. a copy of dist in node_modules/.cache/>
+//                  BENCH_ONLY=<comma-separated name prefixes of the targets to run>
 import { execFileSync, spawn } from 'node:child_process';
 import {
   existsSync,
@@ -33,6 +35,7 @@ const TICK_US = 1e6 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'u
 
 /** utime + stime (µs) of a process and all its descendants. */
 const PIN = process.env.BENCH_PIN === '1';
+const BASELINE = process.env.BENCH_BASELINE;
 
 /** Every process id of a tree (the root and its descendants). */
 export function treePids(root) {
@@ -137,7 +140,7 @@ function child(args) {
   };
 }
 
-async function cohort(backendPort, workers) {
+export async function cohort(backendPort, workers, cli = join(pkg, 'dist', 'cli.js')) {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'cohort-bench-'));
   const file = join(dir, 'proxy.yaml');
@@ -146,7 +149,7 @@ async function cohort(backendPort, workers) {
     `listen: 127.0.0.1:${port}\nworkers: ${workers}\nlog: { level: warn, access: false }\n` +
       `balancers:\n  - name: bench\n    members:\n      - url: http://127.0.0.1:${backendPort}\n        route: b1\n`,
   );
-  const c = child([join(pkg, 'dist', 'cli.js'), '--config', file]);
+  const c = child([cli, '--config', file]);
   await waitHttp(`http://127.0.0.1:${port}/hello.txt`);
   return { url: `http://127.0.0.1:${port}/hello.txt`, pid: c.pid, stop: c.stop };
 }
@@ -179,6 +182,10 @@ async function main() {
       }),
     ],
     ['cohort-proxy (1 worker)', () => cohort(backendPort, 1)],
+    // BENCH_BASELINE=<an older build's cli.js>: the same proxy before a change, in the same run.
+    ...(BASELINE
+      ? [['cohort-proxy baseline (1 worker)', () => cohort(backendPort, 1, BASELINE)]]
+      : []),
     ['cohort-proxy (2 workers)', () => cohort(backendPort, 2)],
     [
       'HAProxy 2.6 (http-reuse always)',
@@ -204,9 +211,11 @@ async function main() {
     ],
     ['http-proxy 1.18.1 (keep-alive agent)', () => httpProxy(backendUrl)],
   ];
+  const only = process.env.BENCH_ONLY?.split(',');
   const results = [];
   try {
     for (const [name, start] of targets) {
+      if (only && !only.some((o) => name.startsWith(o))) continue;
       const t = await start();
       if (!t) {
         process.stderr.write(

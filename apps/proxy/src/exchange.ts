@@ -12,6 +12,23 @@ import { responseHeaders } from './http/rewrite.js';
 import type { ForwardHandler } from './members/transport.js';
 import type { BalancerRuntime, MemberRuntime } from './runtime.js';
 
+/** Marks a held first chunk as already written. */
+const EMPTY = Buffer.alloc(0);
+
+/** The Content-Length of a flat header list, -1 when absent, repeated or not a plain number. */
+function declaredLength(headers: readonly string[]): number {
+  let n = -1;
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i]!;
+    if (name.length !== 14 || name.toLowerCase() !== 'content-length') continue;
+    if (n !== -1) return -1;
+    const v = headers[i + 1]!;
+    if (!/^\d{1,15}$/.test(v)) return -1;
+    n = Number(v);
+  }
+  return n;
+}
+
 /** What an exchange reports when it ends (one access-log line). */
 export interface ExchangeRecord {
   readonly requestId: string;
@@ -173,6 +190,7 @@ export class Exchange implements ForwardHandler {
     if (this.done) return false;
     this.resume = resume;
     const out = responseHeaders(headers, this.b.rewrite, this.clientOrigin);
+    this.declaredLength = declaredLength(out);
     const pin = this.pin;
     if (pin !== undefined) {
       const a = this.b.affinity;
@@ -205,9 +223,12 @@ export class Exchange implements ForwardHandler {
     this.member!.state.traffic += chunk.length;
     if (this.held === undefined && this.bytes === chunk.length) {
       // Small answers arrive whole: hold the first chunk until the end (usually in the same
-      // tick) so headers and body leave in one write; flush it on the next turn otherwise.
+      // tick) so headers and body leave in one write. When the chunk is the whole declared body
+      // the end is already on its way (undici completes in the same parse); otherwise, and
+      // for AJP (whose end packet may come later), flush it on the next turn.
       this.held = chunk;
-      setImmediate(this.flushHeld);
+      if (chunk.length !== this.declaredLength || this.member!.transport.protocol !== 'http')
+        setImmediate(this.flushHeld);
       return true;
     }
     this.flushHeld();
@@ -217,11 +238,13 @@ export class Exchange implements ForwardHandler {
   }
 
   private held: Buffer | undefined;
+  /** The response's Content-Length, -1 when it has none (or several). */
+  private declaredLength = -1;
 
   private readonly flushHeld = (): void => {
     const h = this.held;
     if (h === undefined || h.length === 0) return;
-    this.held = Buffer.alloc(0);
+    this.held = EMPTY;
     if (!this.done && !this.res.write(h)) this.res.once('drain', this.onDrain);
   };
 
@@ -233,7 +256,7 @@ export class Exchange implements ForwardHandler {
     this.endAttempt();
     if (this.done) return;
     const h = this.held;
-    this.held = Buffer.alloc(0);
+    this.held = EMPTY;
     if (h !== undefined && h.length > 0) this.res.end(h);
     else this.res.end();
     this.finish(this.res.statusCode, 'ok', undefined);

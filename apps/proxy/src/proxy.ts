@@ -14,7 +14,7 @@ import { decide } from './balancer/decide.js';
 import type { MemberState } from './balancer/member-state.js';
 import type { FailurePhase } from './balancer/retry.js';
 import type { ResolvedConfig } from './config/load.js';
-import { Exchange, type ExchangeRecord } from './exchange.js';
+import { Exchange, type ExchangeEnv, type ExchangeRecord } from './exchange.js';
 import { readSmallBody } from './http/body.js';
 import { sendError, sendRawError } from './http/errors.js';
 import { requestHeaders } from './http/headers.js';
@@ -81,6 +81,10 @@ export class CohortProxy {
   private readonly nextId = createRequestIds();
   private closing = false;
   private readonly drainWaiters: (() => void)[] = [];
+  private readonly envs = new WeakMap<
+    BalancerRuntime,
+    { readonly cfg: ResolvedConfig; readonly env: ExchangeEnv }
+  >();
 
   /** Builds the proxy (does not listen yet). */
   constructor(config: ResolvedConfig, options: ProxyOptions = {}) {
@@ -267,14 +271,7 @@ export class CohortProxy {
     const hashKey = this.hashKeyOf(b, req);
     const clientOrigin = `http://${req.headers.host ?? `${req.socket.localAddress}:${req.socket.localPort}`}`;
     this.stats.inflight++;
-    const env = {
-      now: this.now,
-      random: this.random,
-      requestIdHeader: b.config.headers.requestId,
-      maxBodyBytes: cfg.limits.maxBodyBytes,
-      onDone: this.onDone,
-      onMemberError: this.onMemberError,
-    };
+    const env = this.envOf(b, cfg);
     const hasBody = te !== undefined || (cl !== undefined && cl > 0);
     if (!hasBody) {
       new Exchange(
@@ -323,6 +320,22 @@ export class CohortProxy {
         clientOrigin,
       ).attempt();
     }
+  }
+
+  /** The exchange environment of a balancer (one object per balancer and configuration). */
+  private envOf(b: BalancerRuntime, cfg: ResolvedConfig): ExchangeEnv {
+    const cached = this.envs.get(b);
+    if (cached !== undefined && cached.cfg === cfg) return cached.env;
+    const env: ExchangeEnv = {
+      now: this.now,
+      random: this.random,
+      requestIdHeader: b.config.headers.requestId,
+      maxBodyBytes: cfg.limits.maxBodyBytes,
+      onDone: this.onDone,
+      onMemberError: this.onMemberError,
+    };
+    this.envs.set(b, { cfg, env });
+    return env;
   }
 
   private hashKeyOf(b: BalancerRuntime, req: IncomingMessage): string | undefined {

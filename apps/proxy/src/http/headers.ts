@@ -60,8 +60,18 @@ function forwardedNode(ip: string): string {
   return ip.includes(':') ? `"[${ip}]"` : ip;
 }
 
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** The last host quoted and its result: consecutive requests nearly always carry the same Host. */
+let lastHost = '';
+let lastQuoted = '';
+
 function quoteIfNeeded(v: string): string {
-  return /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(v) ? v : `"${v.replace(/["\\]/g, '\\$&')}"`;
+  if (v === lastHost) return lastQuoted;
+  const q = TOKEN.test(v) ? v : `"${v.replace(/["\\]/g, '\\$&')}"`;
+  lastHost = v;
+  lastQuoted = q;
+  return q;
 }
 
 /**

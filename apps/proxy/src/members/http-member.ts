@@ -53,6 +53,63 @@ function toStrings(raw: Buffer[] | string[] | null): string[] {
 }
 
 /**
+ * The undici handler of one request (a class, so a request costs one object rather than a
+ * closure per callback). The phase of a failure is known exactly: undici calls `onConnect` only
+ * when the request is about to be written on a connected socket.
+ */
+class Dispatch {
+  private written = false;
+  private responded = false;
+  private finished = false;
+  private abortNow: ((reason?: Error) => void) | undefined;
+  private aborted: Error | undefined;
+
+  constructor(private readonly h: ForwardHandler | UpgradeHandler) {}
+
+  /** Aborts the request (and closes its connection) unless it already finished. */
+  readonly abort = (reason?: Error): void => {
+    if (this.finished) return;
+    this.aborted = reason ?? new Error('aborted');
+    this.abortNow?.(this.aborted);
+  };
+
+  onConnect(abort: (reason?: Error) => void): void {
+    if (this.aborted) {
+      abort(this.aborted);
+      return;
+    }
+    this.written = true;
+    this.abortNow = abort;
+  }
+
+  onHeaders(status: number, raw: Buffer[] | null, resume: () => void, statusText: string): boolean {
+    this.responded = true;
+    return this.h.onResponse(status, statusText, toStrings(raw), resume);
+  }
+
+  onData(chunk: Buffer): boolean {
+    return this.h.onData(chunk);
+  }
+
+  onComplete(): void {
+    this.finished = true;
+    this.h.onEnd();
+  }
+
+  onUpgrade(status: number, raw: Buffer[] | string[] | null, socket: Duplex): void {
+    this.responded = true;
+    this.finished = true;
+    (this.h as UpgradeHandler).onUpgrade(status, toStrings(raw), socket);
+  }
+
+  onError(err: Error): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.h.onError(err, phaseOf(err, this.written, this.responded));
+  }
+}
+
+/**
  * An HTTP/1.1 member on an undici keep-alive pool (no pipelining: one request per connection at
  * a time, as Java backends want). undici's `dispatch` writes the response straight into our
  * handler, the cheapest path Node offers. The phase of a failure is known exactly: undici calls
@@ -75,11 +132,7 @@ export function createHttpMember(o: HttpMemberOptions): MemberTransport {
     h: ForwardHandler | UpgradeHandler,
     upgrade: boolean,
   ): (reason?: Error) => void {
-    let written = false;
-    let responded = false;
-    let abortNow: ((reason?: Error) => void) | undefined;
-    let aborted: Error | undefined;
-    let finished = false;
+    const d = new Dispatch(h);
     pool.dispatch(
       {
         path: req.path,
@@ -88,43 +141,9 @@ export function createHttpMember(o: HttpMemberOptions): MemberTransport {
         body: req.body,
         upgrade: upgrade ? 'websocket' : null,
       },
-      {
-        onConnect(abort: (reason?: Error) => void) {
-          if (aborted) {
-            abort(aborted);
-            return;
-          }
-          written = true;
-          abortNow = abort;
-        },
-        onHeaders(status: number, raw: Buffer[] | null, resume: () => void, statusText: string) {
-          responded = true;
-          return h.onResponse(status, statusText, toStrings(raw), resume);
-        },
-        onData(chunk: Buffer) {
-          return h.onData(chunk);
-        },
-        onComplete() {
-          finished = true;
-          h.onEnd();
-        },
-        onUpgrade(status: number, raw: Buffer[] | string[] | null, socket: Duplex) {
-          responded = true;
-          finished = true;
-          (h as UpgradeHandler).onUpgrade(status, toStrings(raw), socket);
-        },
-        onError(err: Error) {
-          if (finished) return;
-          finished = true;
-          h.onError(err, phaseOf(err, written, responded));
-        },
-      } as never,
+      d as never,
     );
-    return (reason?: Error) => {
-      if (finished) return;
-      aborted = reason ?? new Error('aborted');
-      abortNow?.(aborted);
-    };
+    return d.abort;
   }
 
   return {
