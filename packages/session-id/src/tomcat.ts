@@ -55,11 +55,32 @@ function runLength(run: RegExp, s: string, from: number): number {
   return run.test(s) ? run.lastIndex - from : 0;
 }
 
+/** Per separator: one anchored expression that accepts exactly the valid `<key>[<sep><route>]`. */
+const VALID_ID = new Map<number, RegExp>();
+
+function validIdPattern(separatorCode: number): RegExp {
+  let re = VALID_ID.get(separatorCode);
+  if (re === undefined) {
+    const sep = '\\x' + separatorCode.toString(16).padStart(2, '0');
+    re = new RegExp(`^[A-Za-z0-9_-]+(?:${sep}[A-Za-z0-9_.-]+)?$`);
+    VALID_ID.set(separatorCode, re);
+  }
+  return re;
+}
+
 /**
  * Parses `<key>[<sep><route>]`: the route is everything after the first separator, as mod_jk and
  * mod_proxy_balancer read it (so a route may itself contain dots).
  */
 export function parseKeyRoute(id: string, separatorCode: number): ParseResult {
+  // Fast path: one native match decides a valid id; only a refused id is scanned again for the
+  // reason.
+  if (validIdPattern(separatorCode).test(id)) {
+    const sep = id.indexOf(String.fromCharCode(separatorCode));
+    return sep === -1
+      ? { ok: true, key: id, route: undefined }
+      : { ok: true, key: id.slice(0, sep), route: id.slice(sep + 1) };
+  }
   const n = id.length;
   if (n === 0) return { ok: false, reason: 'empty' };
   const sep = runLength(KEY_RUN, id, 0);
