@@ -65,7 +65,7 @@ export interface ProtocolConfig {
   dampingSuppress: number;
   /** Flap penalty below which a held-out member may come back. */
   dampingReuse: number;
-  /** A leaving member tells this many members directly, besides gossiping it. */
+  /** A joining or leaving member tells this many members directly, besides gossiping it. */
   leaveFanout: number;
 }
 

@@ -734,8 +734,15 @@ export class MemberCore {
         const joining = this.upCount <= 1;
         if (b.self) this.mergeRecord(now, b.self, from, true);
         for (const r of b.records) this.mergeRecord(now, r, from);
-        // A new member announces itself too, so two sources spread the news of its arrival.
-        if (joining && this.upCount > 1) this.enqueueAlive(this.self);
+        // A new member announces itself too: directly to up to `leaveFanout` members, then by
+        // gossip, so the tail of infection-style spreading does not leave anyone unaware.
+        if (joining && this.upCount > 1) {
+          this.enqueueAlive(this.self);
+          const hello = this.aliveMessage(this.self);
+          for (const m of sample(this.random, this.upPeers(), this.cfg.leaveFanout)) {
+            this.sendPacket(m.addr, [hello]);
+          }
+        }
         const records: WireRecord[] = [];
         for (const name of b.want) {
           const m = this.members.get(name);
