@@ -9,6 +9,7 @@ import {
   decodeDelta,
   encodeSession,
   decodeSession,
+  decodeSessionValues,
   readAttribute,
   sessionsEqual,
   SessionCodecError,
@@ -46,6 +47,10 @@ describe('README example', () => {
       ],
     });
     expect(sessionsEqual(decodeSession(encodeSession(stored)), stored)).toBe(true);
+    const { values, version } = decodeSessionValues(encodeSession(stored));
+    expect(values.user).toBe('ann');
+    expect(values.cart).toEqual(readAttribute(stored, 'cart'));
+    expect(version).toEqual({ epoch: 0, seq: 1 });
   });
 
   it('custom classes', () => {
