@@ -99,6 +99,8 @@ interface Suspicion {
   start: number;
   accusers: Set<string>;
   timer: TimerHandle;
+  lastLook: TimerHandle | undefined;
+  answered: boolean;
   deferred: boolean;
 }
 
@@ -171,6 +173,8 @@ export class MemberCore {
   private mismatchSince: number | undefined;
   private lastUdpWarning = new Map<string, number>();
   private informed = new Map<string, number>();
+  private lastLooks = new Map<number, Suspicion>();
+  private corrected = new Map<string, number>();
   private readonly counters: Omit<CoreStats, 'localHealth' | 'incarnation' | 'checksum'> = {
     packetsSent: 0,
     bytesSent: 0,
@@ -655,6 +659,11 @@ export class MemberCore {
           return;
         }
         if (this.probe && this.probe.seq === m.seq) this.probe.acked = true;
+        const look = this.lastLooks.get(m.seq);
+        if (look) {
+          look.answered = true;
+          this.lastLooks.delete(m.seq);
+        }
         if (m.checksum !== 0) this.heardFrom(now, from, fromAddr, m.checksum);
         return;
       }
@@ -665,9 +674,11 @@ export class MemberCore {
         this.alive(now, m.name, m.incarnation, m.addr, m.meta, m.metaHash, m.metaSize);
         return;
       case 'suspect':
+        this.correctStale(m.name, m.incarnation, fromAddr);
         this.suspect(now, m.name, m.incarnation, m.from);
         return;
       case 'dead':
+        if (!m.left) this.correctStale(m.name, m.incarnation, fromAddr);
         this.dead(now, m.name, m.incarnation, m.from, m.left);
         return;
       case 'user': {
@@ -956,6 +967,8 @@ export class MemberCore {
       start: now,
       accusers: new Set([from]),
       timer: undefined as unknown as TimerHandle,
+      lastLook: undefined,
+      answered: false,
       deferred: false,
     };
     m.suspicion = sus;
@@ -992,10 +1005,42 @@ export class MemberCore {
     s.timer = this.timers.at(s.start + timeout, (now, slip) =>
       this.suspicionExpired(now, slip, m, s),
     );
+    if (c.lifeguard) {
+      // Last look: shortly before the verdict, ping the suspect once with the suspicion attached.
+      // A live suspect answers (and refutes straight to us), so a refutation lost in the gossip
+      // tail does not turn into a false death. It costs no detection time.
+      s.lastLook?.cancel();
+      s.lastLook = this.timers.at(
+        Math.max(this.lastNow, s.start + timeout - c.probeTimeoutMs),
+        () => {
+          if (m.suspicion !== s || m.status !== 'suspect') return;
+          const seq = this.nextSeq();
+          this.lastLooks.set(seq, s);
+          this.timers.at(s.start + timeout + c.probeIntervalMs, () => this.lastLooks.delete(seq));
+          this.sendPacket(m.addr, [
+            encodeMessage({ type: 'ping', seq, target: m.name, checksum: this.checksumValue }),
+            encodeMessage({
+              type: 'suspect',
+              name: m.name,
+              incarnation: s.incarnation,
+              from: this.name,
+            }),
+          ]);
+        },
+      );
+    }
   }
 
   private suspicionExpired(now: number, slip: number, m: Member, s: Suspicion): void {
     if (m.suspicion !== s || m.status !== 'suspect') return;
+    if (s.answered) {
+      // The suspect answered our last look: it is alive; its refutation is on its way to us.
+      s.answered = false;
+      s.timer = this.timers.at(now + this.cfg.probeIntervalMs, (t, sl) =>
+        this.suspicionExpired(t, sl, m, s),
+      );
+      return;
+    }
     if (this.cfg.lifeguard && slip > this.cfg.probeTimeoutMs / 2 && !s.deferred) {
       // We ran late: a refutation may be waiting in our own receive queue. Look again shortly.
       s.deferred = true;
@@ -1055,6 +1100,22 @@ export class MemberCore {
   }
 
   /**
+   * A peer gossiped an accusation we know to be outdated (the member has since refuted it):
+   * answer with the newer alive directly, once per peer, member and incarnation, so a member
+   * missed by the gossip of the refutation learns it before its own suspicion timer expires.
+   */
+  private correctStale(name: string, incarnation: number, fromAddr: string): void {
+    if (!this.cfg.lifeguard || name === this.name) return;
+    const m = this.members.get(name);
+    if (!m || m.status !== 'alive' || incarnation >= m.incarnation) return;
+    const key = `${fromAddr}|${name}`;
+    if (this.corrected.get(key) === m.incarnation) return;
+    if (this.corrected.size > 4096) this.corrected.clear();
+    this.corrected.set(key, m.incarnation);
+    this.sendPacket(fromAddr, [this.aliveMessage(m)]);
+  }
+
+  /**
    * Send our current alive straight to a member that accused us (once per incarnation), so the
    * accuser whose timer runs first does not depend on gossip reaching it in time.
    */
@@ -1076,6 +1137,7 @@ export class MemberCore {
 
   private clearSuspicion(m: Member): void {
     m.suspicion?.timer.cancel();
+    m.suspicion?.lastLook?.cancel();
     m.suspicion = undefined;
   }
 
