@@ -7,6 +7,9 @@ const COMPILE_AFTER = 2;
 /** Shapes with more names are built property by property. */
 const MAX_NAMES = 128;
 
+/** False once code generation turned out to be disallowed in this process. */
+let compiling = true;
+
 interface Shape {
   readonly names: readonly string[];
   seen: number;
@@ -22,7 +25,7 @@ interface Shape {
  * literal, as protobufjs compiles its decoders. Safety: names are written into the factory's
  * source only as `JSON.stringify` string literals, and a list containing `__proto__` (which a
  * literal would treat as the prototype) never gets a factory. At most {@link SLOTS} shapes are
- * kept.
+ * kept. Where code generation is disallowed, every object is built property by property.
  */
 export class ObjectShapes {
   readonly #shapes: Shape[] = [];
@@ -38,13 +41,20 @@ export class ObjectShapes {
     const shape = this.#find(names);
     if (shape.make !== undefined) return shape.make(values);
     if (
+      compiling &&
       ++shape.seen >= COMPILE_AFTER &&
       names.length <= MAX_NAMES &&
       !names.includes('__proto__')
     ) {
       const body = names.map((name, i) => `${JSON.stringify(name)}: v[${i}]`).join(',\n');
-      shape.make = new Function('v', `'use strict';\nreturn {\n${body}\n};`) as Shape['make'];
-      return shape.make!(values);
+      try {
+        shape.make = new Function('v', `'use strict';\nreturn {\n${body}\n};`) as Shape['make'];
+        return shape.make!(values);
+      } catch {
+        // Code generation is disallowed (--disallow-code-generation-from-strings, a CSP-like
+        // policy): build every object property by property from now on.
+        compiling = false;
+      }
     }
     const out: Record<string, unknown> = {};
     for (let i = 0; i < names.length; i++) setOwn(out, names[i], values[i]);
