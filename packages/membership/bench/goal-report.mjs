@@ -165,10 +165,10 @@ if (want('G7')) {
     'SWIM: 1 slow member causes FPs; Lifeguard 50–100× fewer (measured)',
     '0 healthy dead; starved never dead; ≥ 50× fewer FPs than ablation',
     `Lifeguard: ${onHealthy} healthy + ${onStarved} starved declared dead; ablation: ${off}; ratio ${ratio}`,
-    onHealthy === 0 && onStarved === 0 && (on === 0 ? off > 0 : off / on >= 50),
+    onHealthy === 0 && onStarved === 0 && (on === 0 ? off >= 50 : off / on >= 50),
     on === 0 && off < 50
-      ? 'ratio is bounded by how many FPs the ablation produces in this model'
-      : '',
+      ? 'zero false positives, but too few in the ablation to demonstrate a 50x ratio; counts are dead declarations summed over observers'
+      : 'counts are dead declarations summed over observers',
   );
 }
 
