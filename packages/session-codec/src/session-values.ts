@@ -4,6 +4,7 @@ import { asciiSlice, utf8Slice } from './fast-buffer.js';
 import { sameAscii, sharedKeyCache } from './key-cache.js';
 import { sessionShapes } from './object-shapes.js';
 import type { Principal, Session } from './session.js';
+import { INITIAL_VERSION, type Version } from './version.js';
 import { defaultValueCodec, type ValueCodec } from './value-codec.js';
 import { ValueDecoder } from './value-decoder.js';
 import { FORMAT_VERSION } from './wire.js';
@@ -31,12 +32,17 @@ const WIRE_FIXED32 = 5;
 
 const decoders = new WeakMap<ValueCodec, ValueDecoder>();
 
+let lastCodec: ValueCodec | undefined;
+let lastDecoder: ValueDecoder | undefined;
+
 function decoderFor(codec: ValueCodec): ValueDecoder {
-  let d = decoders.get(codec);
+  let d = codec === lastCodec ? lastDecoder : decoders.get(codec);
   if (d === undefined) {
     d = new ValueDecoder(codec.limits, codec.types);
     decoders.set(codec, d);
   }
+  lastCodec = codec;
+  lastDecoder = d;
   // A custom type codec that decodes a session inside a session gets its own decoder.
   return d.busy ? new ValueDecoder(codec.limits, codec.types) : d;
 }
@@ -218,8 +224,7 @@ class SessionReader {
     let maxInactiveSeconds = 0;
     let isNew = false;
     let principal: Principal | null = null;
-    let epoch = 0;
-    let seq = 0;
+    let version: Version = INITIAL_VERSION;
     let count = 0;
     let previous = '';
     while (this.#pos < end) {
@@ -363,7 +368,7 @@ class SessionReader {
         }
         case 9:
           this.#expectWire(wire, WIRE_LEN, 'version', at);
-          [epoch, seq] = this.#version(this.#length(end));
+          version = this.#version(this.#length(end));
           break;
         default:
           this.#skip(wire, end, at);
@@ -383,7 +388,7 @@ class SessionReader {
       maxInactiveSeconds,
       isNew,
       principal,
-      version: { epoch, seq },
+      version,
       values: sessionShapes.build(names, decoded),
     };
   }
@@ -410,7 +415,7 @@ class SessionReader {
     return { name, authType };
   }
 
-  #version(end: number): [number, number] {
+  #version(end: number): Version {
     let epoch = 0;
     let seq = 0;
     while (this.#pos < end) {
@@ -427,7 +432,7 @@ class SessionReader {
         this.#skip(w, end, fAt);
       }
     }
-    return [epoch, seq];
+    return { epoch, seq };
   }
 }
 
