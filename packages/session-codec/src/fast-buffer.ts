@@ -9,12 +9,14 @@ interface FastBuffer {
   utf8Slice?(start: number, end: number): string;
   latin1Slice?(start: number, end: number): string;
   utf8Write?(s: string, offset: number, length: number): number;
+  latin1Write?(s: string, offset: number, length: number): number;
 }
 
 const proto = Buffer.prototype as unknown as FastBuffer;
 const hasUtf8Slice = typeof proto.utf8Slice === 'function';
 const hasLatin1Slice = typeof proto.latin1Slice === 'function';
 const hasUtf8Write = typeof proto.utf8Write === 'function';
+const hasLatin1Write = typeof proto.latin1Write === 'function';
 
 /** An empty buffer to hold in fields between calls. */
 export const EMPTY_BUFFER: Buffer = Buffer.alloc(0);
@@ -26,7 +28,7 @@ export function utf8Slice(buf: Buffer, start: number, end: number): string {
     : buf.toString('utf8', start, end);
 }
 
-/** Decodes bytes known to be ASCII. */
+/** Decodes bytes as Latin-1 (one character per byte, U+0000–U+00FF); any bytes are valid. */
 export function asciiSlice(buf: Buffer, start: number, end: number): string {
   return hasLatin1Slice
     ? (buf as unknown as Required<FastBuffer>).latin1Slice(start, end)
@@ -38,4 +40,11 @@ export function utf8Write(buf: Buffer, s: string, offset: number, length: number
   return hasUtf8Write
     ? (buf as unknown as Required<FastBuffer>).utf8Write(s, offset, length)
     : buf.write(s, offset, length, 'utf8');
+}
+
+/** Writes `s`, whose code units are all at most 0xFF, one byte each at `offset`; returns `length`. */
+export function latin1Write(buf: Buffer, s: string, offset: number, length: number): number {
+  return hasLatin1Write
+    ? (buf as unknown as Required<FastBuffer>).latin1Write(s, offset, length)
+    : buf.write(s, offset, length, 'latin1');
 }

@@ -61,6 +61,38 @@ export class ObjectShapes {
     return out;
   }
 
+  /**
+   * The names of a remembered shape that has a factory and starts with `first`, or undefined: a
+   * decoder compares the keys it reads with these, and when all match calls
+   * {@link ObjectShapes.make} with the same array (no list of keys to build and compare).
+   *
+   * @param first - the first name read
+   */
+  compiledStartingWith(first: string): readonly string[] | undefined {
+    const shapes = this.#shapes;
+    for (let i = 0; i < shapes.length; i++) {
+      const shape = shapes[i];
+      if (shape.names[0] === first && shape.make !== undefined) return shape.names;
+    }
+    return undefined;
+  }
+
+  /**
+   * Builds an object of a shape returned by {@link ObjectShapes.compiledStartingWith}: the same
+   * as `build(names, values)`, without comparing the names again.
+   *
+   * @param names - the array {@link ObjectShapes.compiledStartingWith} returned
+   * @param values - one value per name
+   */
+  make(names: readonly string[], values: readonly unknown[]): Record<string, unknown> {
+    const shapes = this.#shapes;
+    for (let i = 0; i < shapes.length; i++) {
+      const shape = shapes[i];
+      if (shape.names === names && shape.make !== undefined) return shape.make(values);
+    }
+    return this.build(names, values);
+  }
+
   #find(names: readonly string[]): Shape {
     const n = names.length;
     for (const shape of this.#shapes) {

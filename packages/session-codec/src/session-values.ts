@@ -53,6 +53,8 @@ function decoderFor(codec: ValueCodec): ValueDecoder {
  * (no hashing, and the string is the one already used as a property key).
  */
 let lastNames: readonly string[] = [];
+/** True when {@link lastNames} is in strictly increasing order. */
+let lastNamesSorted = true;
 
 /**
  * A one-pass reader of a `Session` message that decodes every attribute value in place: no
@@ -227,6 +229,10 @@ class SessionReader {
     let version: Version = INITIAL_VERSION;
     let count = 0;
     let previous = '';
+    // True while the names equal the last session's, position by position.
+    let matched = true;
+    // Once the names differ from the last session's: true while they are strictly increasing.
+    let sorted = true;
     while (this.#pos < end) {
       const at = this.#pos;
       const tag = this.#tag(end);
@@ -341,14 +347,27 @@ class SessionReader {
               ? guess
               : (sharedKeyCache.get(buf, nameStart, nameEnd, this.#text) ??
                 this.#string(nameEnd, 'attribute name'));
-          if (!(previous < name)) {
-            // Out of the encoder's order: still accepted, if unique.
-            seen ??= new Set(names);
-            if (seen.has(name)) {
-              this.#malformed(`attribute ${name} appears twice`, 'unique attribute names', at);
+          if (matched && name === guess) {
+            // The same names as the last session so far, which were unique: nothing to check.
+          } else {
+            if (matched) {
+              // The first name that differs: the ones before it were in order if the last
+              // session's were (or if there is at most one).
+              matched = false;
+              sorted = count <= 1 || lastNamesSorted;
+            }
+            if (seen === undefined && sorted && previous < name) {
+              // Still in the encoder's order, hence unique.
+            } else {
+              // Out of the encoder's order: still accepted, if unique.
+              sorted = false;
+              seen ??= new Set(names);
+              if (seen.has(name)) {
+                this.#malformed(`attribute ${name} appears twice`, 'unique attribute names', at);
+              }
+              seen.add(name);
             }
           }
-          seen?.add(name);
           if (valueEnd <= valueStart) {
             this.#malformed(`attribute ${name} has no value`, 'an encoded Value', at);
           }
@@ -381,6 +400,7 @@ class SessionReader {
     }
     if (key === '') this.#malformed('Session without a key', 'a non-empty key', 0);
     lastNames = names;
+    lastNamesSorted = matched ? lastNamesSorted || count <= 1 : sorted;
     return {
       key,
       createdAt,

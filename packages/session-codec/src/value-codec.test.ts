@@ -258,7 +258,10 @@ describe('ValueCodec: the bytes are the protobuf Value message', () => {
     expect([...codec.encode(null)]).toEqual([0x08, 0x01]);
     expect([...codec.encode(true)]).toEqual([0x10, 0x01]);
     expect([...codec.encode(-1)]).toEqual([0x18, 0x01]);
-    expect([...codec.encode('hi')]).toEqual([0x32, 0x02, 0x68, 0x69]);
+    // text of characters up to U+00FF: latin1_value, one byte each; other text: UTF-8 string_value
+    expect([...codec.encode('hi')]).toEqual([0x62, 0x02, 0x68, 0x69]);
+    expect([...codec.encode('é')]).toEqual([0x62, 0x01, 0xe9]);
+    expect([...codec.encode('€')]).toEqual([0x32, 0x03, 0xe2, 0x82, 0xac]);
     expect([...codec.encode({ a: 1 })]).toEqual([
       0x52, 0x09, 0x0a, 0x07, 0x0a, 0x01, 0x61, 0x12, 0x02, 0x18, 0x02,
     ]);
@@ -341,6 +344,7 @@ describe('ValueCodec: decoding hostile bytes (fuzz)', () => {
       ['huge length', [0x32, 0xff, 0xff, 0xff, 0xff, 0x0f]],
       ['double holding an int', [0x29, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f]],
       ['invalid utf-8', [0x32, 0x01, 0xff]],
+      ['Latin-1 text as string_value', [0x32, 0x02, 0xc3, 0xa9]],
       ['bigint leading zero', [0x22, 0x02, 0x30, 0x31]],
       ['bigint minus zero', [0x22, 0x02, 0x2d, 0x30]],
       [

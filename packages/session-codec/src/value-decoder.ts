@@ -2,6 +2,7 @@ import { Buffer, isUtf8 } from 'node:buffer';
 import { SessionCodecError } from './errors.js';
 import { asciiSlice, EMPTY_BUFFER, utf8Slice } from './fast-buffer.js';
 import { sameAscii, sharedKeyCache } from './key-cache.js';
+import { isLatin1 } from './latin1.js';
 import { valueShapes } from './object-shapes.js';
 import type { Limits } from './limits.js';
 import { formatPath, setOwn, type PathSegment } from './path.js';
@@ -16,6 +17,7 @@ import {
   TAG_DOUBLE,
   TAG_FIRST_LEN,
   TAG_INT,
+  TAG_LATIN1,
   TAG_LIST,
   TAG_NULL,
   TAG_SECOND_LEN,
@@ -83,7 +85,7 @@ export class ValueDecoder {
     this.#pos = 0;
     this.#base = baseOffset;
     this.#path = [name];
-    if (bytes[0] === TAG_STRING) {
+    if (bytes[0] === TAG_LATIN1 || bytes[0] === TAG_STRING) {
       // The common case of a top-level string, without the general dispatch.
       const fast = this.#topLevelString(bytes.byteLength);
       if (fast !== undefined) return fast;
@@ -137,15 +139,14 @@ export class ValueDecoder {
    */
   decodeRange(start: number, end: number, name: string): unknown {
     const buf = this.#buf;
-    // The common attribute, an ASCII string shorter than 2^14 bytes, without the general dispatch.
-    if (buf[start] === TAG_STRING && end - start > 2) {
+    // The common attribute, a Latin-1 string shorter than 2^14 bytes, without the general
+    // dispatch: its bytes are its characters, cut from the message's Latin-1 text unchecked.
+    if (buf[start] === TAG_LATIN1 && end - start > 1) {
       const b1 = buf[start + 1];
       const b2 = buf[start + 2];
       const at = b1 < 0x80 ? start + 2 : b2 < 0x80 && b2 !== 0 ? start + 3 : -1;
       const len = b1 < 0x80 ? b1 : (b1 & 0x7f) | (b2 << 7);
-      if (at > 0 && at + len === end && this.#isAscii(at, end)) {
-        return (this.#text as string).slice(at, end);
-      }
+      if (at > 0 && at + len === end) return (this.#text as string).slice(at, end);
     }
     this.#pos = start;
     // One path array for the whole message (an error may have left it longer).
@@ -197,9 +198,14 @@ export class ValueDecoder {
       return undefined;
     }
     if (start + len !== end) return undefined;
+    if (buf[0] === TAG_LATIN1) {
+      this.#buf = EMPTY_BUFFER;
+      return asciiSlice(buf, start, end);
+    }
     const s = utf8Slice(buf, start, end);
-    // Invalid UTF-8 (it decodes to U+FFFD): let the general path report it.
+    // Invalid UTF-8 (it decodes to U+FFFD) or Latin-1 text: let the general path report it.
     if (s.includes('\ufffd') && !isUtf8(buf.subarray(start, end))) return undefined;
+    if (isLatin1(s)) return undefined;
     this.#buf = EMPTY_BUFFER;
     return s;
   }
@@ -369,9 +375,28 @@ export class ValueDecoder {
         result = n;
         break;
       }
-      case TAG_STRING:
-        result = this.#utf8(this.#length(end), 'string_value');
+      case TAG_LATIN1: {
+        const fieldEnd = this.#length(end);
+        const text = this.#text;
+        result =
+          text === undefined
+            ? asciiSlice(this.#buf, this.#pos, fieldEnd)
+            : text.slice(this.#pos, fieldEnd);
+        this.#pos = fieldEnd;
         break;
+      }
+      case TAG_STRING: {
+        const text = this.#utf8(this.#length(end), 'string_value');
+        if (isLatin1(text)) {
+          this.#malformed(
+            'string_value holds only characters up to U+00FF',
+            'latin1_value (tag 0x62) for such text',
+            tagAt,
+          );
+        }
+        result = text;
+        break;
+      }
       case TAG_BYTES: {
         const fieldEnd = this.#length(end);
         // A copy: the application may change it, and it must not pin the input.
@@ -407,7 +432,7 @@ export class ValueDecoder {
       default:
         this.#malformed(
           `unknown Value field tag 0x${tag.toString(16)}`,
-          'a Value field (tags 1-11)',
+          'a Value field (tags 1-12)',
           tagAt,
         );
     }
@@ -463,21 +488,25 @@ export class ValueDecoder {
     // ObjectShapes, fast for keys met again; otherwise it is filled property by property.
     const shaped = this.#text !== undefined;
     const out: Record<string, unknown> = {};
-    const keys: string[] = [];
+    // The keys of a compiled shape while every key read so far equals its key at that place
+    // (those keys were checked sorted and unique when the shape was first built); else the keys.
+    let known: readonly string[] | undefined;
+    let keys: string[] | undefined;
     const values: unknown[] = [];
     const path = this.#path;
     const max = this.#limits.maxItems;
+    const buf = this.#buf;
     let count = 0;
     let previous: string | undefined;
     while (this.#pos < end) {
-      if (this.#buf[this.#pos] !== TAG_FIRST_LEN)
+      if (buf[this.#pos] !== TAG_FIRST_LEN)
         this.#malformed('unexpected field in Struct', 'Struct.fields (tag 0x0a)');
       this.#pos++;
       if (count === max) this.#tooMany('object');
       const fieldEnd = this.#length(end);
       let name = '';
       const nameAt = this.#pos;
-      if (this.#pos < fieldEnd && this.#buf[this.#pos] === TAG_FIRST_LEN) {
+      if (this.#pos < fieldEnd && buf[this.#pos] === TAG_FIRST_LEN) {
         this.#pos++;
         const nameEnd = this.#length(fieldEnd);
         if (nameEnd === this.#pos)
@@ -486,25 +515,42 @@ export class ValueDecoder {
           this.#malformed('key too long', `at most ${this.#limits.maxNameBytes} bytes`);
         }
         const text = this.#text;
-        const guess = count < KEY_GUESSES ? this.#keyGuess[count] : undefined;
-        const cached =
-          text === undefined
-            ? undefined
-            : guess !== undefined && sameAscii(guess, this.#buf, this.#pos, nameEnd)
-              ? guess
-              : sharedKeyCache.get(this.#buf, this.#pos, nameEnd, text);
-        if (cached !== undefined && count < KEY_GUESSES) this.#keyGuess[count] = cached;
-        if (cached === undefined) name = this.#utf8(nameEnd, 'key');
-        else {
-          name = cached;
+        const expected = known === undefined ? undefined : known[count];
+        if (expected !== undefined && sameAscii(expected, buf, this.#pos, nameEnd)) {
+          name = expected;
           this.#pos = nameEnd;
+        } else {
+          const guess = count < KEY_GUESSES ? this.#keyGuess[count] : undefined;
+          const cached =
+            text === undefined
+              ? undefined
+              : guess !== undefined && sameAscii(guess, buf, this.#pos, nameEnd)
+                ? guess
+                : sharedKeyCache.get(buf, this.#pos, nameEnd, text);
+          if (cached !== undefined && count < KEY_GUESSES) this.#keyGuess[count] = cached;
+          if (cached === undefined) name = this.#utf8(nameEnd, 'key');
+          else {
+            name = cached;
+            this.#pos = nameEnd;
+          }
         }
       }
-      if (previous !== undefined && !(previous < name)) {
-        this.#malformed('keys out of order or repeated', 'keys sorted and unique', nameAt);
+      if (known !== undefined && known[count] === name) {
+        // sorted and unique: the compiled shape's keys were checked
+      } else {
+        if (known !== undefined) {
+          keys = known.slice(0, count);
+          known = undefined;
+        } else if (count === 0 && shaped) {
+          known = valueShapes.compiledStartingWith(name);
+        }
+        if (previous !== undefined && !(previous < name)) {
+          this.#malformed('keys out of order or repeated', 'keys sorted and unique', nameAt);
+        }
+        if (known === undefined) (keys ??= []).push(name);
       }
       previous = name;
-      if (this.#pos >= fieldEnd || this.#buf[this.#pos] !== TAG_SECOND_LEN) {
+      if (this.#pos >= fieldEnd || buf[this.#pos] !== TAG_SECOND_LEN) {
         this.#malformed('Field without a value', 'Field.value (tag 0x12)');
       }
       this.#pos++;
@@ -513,16 +559,15 @@ export class ValueDecoder {
         this.#malformed('Field length mismatch', 'Field.value to end the Field');
       path.push(name);
       const value = this.#value(valueEnd, depth + 1);
-      if (shaped) {
-        keys.push(name);
-        values.push(value);
-      } else {
-        setOwn(out, name, value);
-      }
+      if (shaped) values.push(value);
+      else setOwn(out, name, value);
       path.pop();
       count++;
     }
-    return shaped ? valueShapes.build(keys, values) : out;
+    if (!shaped) return out;
+    if (known !== undefined && known.length === count) return valueShapes.make(known, values);
+    if (known !== undefined) keys = known.slice(0, count);
+    return valueShapes.build(keys ?? [], values);
   }
 
   #custom(end: number, depth: number): unknown {

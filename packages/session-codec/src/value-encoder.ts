@@ -1,6 +1,7 @@
 import { Buffer } from 'node:buffer';
 import { SessionCodecError } from './errors.js';
-import { EMPTY_BUFFER, utf8Write } from './fast-buffer.js';
+import { EMPTY_BUFFER, latin1Write, utf8Write } from './fast-buffer.js';
+import { isLatin1 } from './latin1.js';
 import type { Limits } from './limits.js';
 import { formatPath, type PathSegment } from './path.js';
 import type { AnyTypeCodec, TypeRegistry } from './type-registry.js';
@@ -14,6 +15,7 @@ import {
   TAG_DOUBLE,
   TAG_FIRST_LEN,
   TAG_INT,
+  TAG_LATIN1,
   TAG_LIST,
   TAG_NULL,
   TAG_SECOND_LEN,
@@ -35,6 +37,7 @@ const K_DATE = 8;
 const K_LIST = 9;
 const K_STRUCT = 10;
 const K_CUSTOM = 11;
+const K_LATIN1 = 12;
 
 const TWO_31 = 2 ** 31;
 const scratchF64 = new Float64Array(1);
@@ -137,7 +140,8 @@ export class ValueEncoder {
 
   /** The common case of a top-level string, without the two-pass plan. */
   #encodeString(s: string, name: string): Buffer {
-    const len = utf8Length(s);
+    const latin1 = isLatin1(s);
+    const len = latin1 ? s.length : utf8Length(s);
     if (len < 0) {
       throw new SessionCodecError('INVALID_STRING', 'string contains a lone surrogate', {
         path: name,
@@ -155,7 +159,7 @@ export class ValueEncoder {
       );
     }
     const buf = Buffer.allocUnsafe(size);
-    buf[0] = TAG_STRING;
+    buf[0] = latin1 ? TAG_LATIN1 : TAG_STRING;
     let pos = 1;
     let n = len;
     while (n > 0x7f) {
@@ -165,6 +169,8 @@ export class ValueEncoder {
     buf[pos++] = n;
     if (len === s.length && len < 64) {
       for (let i = 0; i < len; i++) buf[pos + i] = s.charCodeAt(i);
+    } else if (latin1) {
+      latin1Write(buf, s, pos, len);
     } else {
       utf8Write(buf, s, pos, len);
     }
@@ -205,6 +211,14 @@ export class ValueEncoder {
     let size: number;
     switch (typeof value) {
       case 'string': {
+        if (isLatin1(value)) {
+          const len = value.length;
+          this.#spend(len);
+          this.#kinds[this.#kn++] = K_LATIN1;
+          this.#sizes[this.#sn++] = len;
+          size = 1 + varintSize(len) + len;
+          break;
+        }
         const len = this.#stringLength(value, 'string');
         this.#kinds[this.#kn++] = K_STRING;
         this.#sizes[this.#sn++] = len;
@@ -482,6 +496,20 @@ export class ValueEncoder {
         buf[this.#pos++] = TAG_BIGINT;
         this.#varint(text.length);
         this.#string(text, text.length);
+        return;
+      }
+      case K_LATIN1: {
+        const len = this.#sizes[this.#si++];
+        buf[this.#pos++] = TAG_LATIN1;
+        this.#varint(len);
+        if (len < 64) {
+          let pos = this.#pos;
+          const s = value as string;
+          for (let i = 0; i < len; i++) buf[pos++] = s.charCodeAt(i);
+          this.#pos = pos;
+        } else {
+          this.#pos += latin1Write(buf, value as string, this.#pos, len);
+        }
         return;
       }
       case K_STRING: {

@@ -11,8 +11,10 @@ export const TAG_INT = 0x18;
 export const TAG_BIGINT = 0x22;
 /** Value.double_value (fixed64). */
 export const TAG_DOUBLE = 0x29;
-/** Value.string_value (string). */
+/** Value.string_value (string): text with at least one code unit above 0xFF. */
 export const TAG_STRING = 0x32;
+/** Value.latin1_value (bytes): text whose UTF-16 code units are all at most 0xFF, one byte each. */
+export const TAG_LATIN1 = 0x62;
 /** Value.bytes_value (bytes). */
 export const TAG_BYTES = 0x3a;
 /** Value.date_value (fixed64). */
