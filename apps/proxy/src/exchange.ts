@@ -1,10 +1,11 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 
 import { clearPinCookie, pinCookie } from './balancer/affinity.js';
 import { decide, type DecisionKind, type PinAction } from './balancer/decide.js';
 import type { MemberState } from './balancer/member-state.js';
 import { marksMemberInError, mayRetry, type FailurePhase } from './balancer/retry.js';
+import type { FrontRequest } from './front/request.js';
+import type { FrontResponse } from './front/response.js';
 import { BodyBridge, BodyTooLargeError } from './http/body.js';
 import { sendError } from './http/errors.js';
 import { requestHeaders } from './http/headers.js';
@@ -87,8 +88,8 @@ export class Exchange implements ForwardHandler {
   constructor(
     private readonly env: ExchangeEnv,
     private readonly b: BalancerRuntime,
-    private readonly req: IncomingMessage,
-    private readonly res: ServerResponse,
+    private readonly req: FrontRequest,
+    private readonly res: FrontResponse,
     private readonly requestId: string,
     private readonly owner: string | undefined,
     private readonly pinRoute: string | undefined,
@@ -98,12 +99,13 @@ export class Exchange implements ForwardHandler {
     private readonly clientOrigin: string,
   ) {
     this.started = env.now();
-    res.on('close', this.onClientClose);
+    res.onClose = this.onClientClose;
+    res.onDrain = this.onDrain;
   }
 
   private readonly onClientClose = (): void => {
     if (this.done) return;
-    if (!this.res.writableFinished) {
+    if (!this.res.finished) {
       // Finish first: the abort below may call onError synchronously, and a client that went
       // away says nothing about the member.
       this.finish(this.res.headersSent ? this.res.statusCode : 499, 'client-abort', undefined);
@@ -146,7 +148,6 @@ export class Exchange implements ForwardHandler {
     this.resume = undefined;
     const h = this.b.config.headers;
     const req = this.req;
-    const socket = req.socket;
     let body: Buffer | Readable | null;
     if (this.body === 'stream') {
       this.bridge = new BodyBridge(req, this.env.maxBodyBytes);
@@ -154,13 +155,13 @@ export class Exchange implements ForwardHandler {
     } else body = this.body;
     this.abortAttempt = m.transport.forward(
       {
-        method: req.method!,
-        path: req.url!,
+        method: req.method,
+        path: req.url,
         headers: requestHeaders(req.rawHeaders, {
-          clientIp: socket.remoteAddress ?? '',
+          clientIp: req.remoteAddress,
           proto: 'http',
-          host: req.headers.host,
-          localPort: socket.localPort ?? 0,
+          host: req.host,
+          localPort: req.localPort,
           memberHost: m.hostPort,
           requestId: this.requestId,
           requestIdHeader: this.env.requestIdHeader,
@@ -170,11 +171,11 @@ export class Exchange implements ForwardHandler {
           via: h.via,
         }),
         body,
-        clientIp: socket.remoteAddress ?? '',
-        clientPort: socket.remotePort ?? 0,
-        localIp: socket.localAddress ?? '',
-        localPort: socket.localPort ?? 0,
-        host: req.headers.host,
+        clientIp: req.remoteAddress,
+        clientPort: req.remotePort,
+        localIp: req.localAddress,
+        localPort: req.localPort,
+        host: req.host,
       },
       this,
     );
@@ -233,7 +234,7 @@ export class Exchange implements ForwardHandler {
     }
     this.flushHeld();
     if (this.res.write(chunk)) return true;
-    this.res.once('drain', this.onDrain);
+    this.draining = true;
     return false;
   }
 
@@ -245,10 +246,15 @@ export class Exchange implements ForwardHandler {
     const h = this.held;
     if (h === undefined || h.length === 0) return;
     this.held = EMPTY;
-    if (!this.done && !this.res.write(h)) this.res.once('drain', this.onDrain);
+    if (!this.done) this.res.write(h);
   };
 
+  /** The member's body is paused until the client's socket drains. */
+  private draining = false;
+
   private readonly onDrain = (): void => {
+    if (!this.draining) return;
+    this.draining = false;
     this.resume?.();
   };
 
@@ -294,7 +300,7 @@ export class Exchange implements ForwardHandler {
     if (
       mayRetry({
         phase,
-        method: this.req.method!,
+        method: this.req.method,
         bodyReplayable,
         attempts: this.attempts,
         maxAttempts: this.b.config.maxAttempts,
@@ -329,7 +335,7 @@ export class Exchange implements ForwardHandler {
   private finish(status: number, outcome: ExchangeRecord['outcome'], err: Error | undefined): void {
     if (this.done) return;
     this.done = true;
-    this.res.off('close', this.onClientClose);
+    this.res.onClose = undefined;
     // A member may answer before reading the whole body: detach from the client's request so
     // what Node still reads (and discards) is not buffered here.
     if (this.bridge !== undefined && !this.bridge.destroyed) this.bridge.destroy();
@@ -338,7 +344,7 @@ export class Exchange implements ForwardHandler {
       requestId: this.requestId,
       balancer: this.b.name,
       method: this.req.method!,
-      target: this.req.url!,
+      target: this.req.url,
       status,
       bytes: this.bytes,
       ms: this.env.now() - this.started,

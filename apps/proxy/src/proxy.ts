@@ -1,12 +1,5 @@
-import {
-  createServer,
-  STATUS_CODES,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
+import { STATUS_CODES } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 
 import type { Logger } from 'pino';
 
@@ -15,6 +8,10 @@ import type { MemberState } from './balancer/member-state.js';
 import type { FailurePhase } from './balancer/retry.js';
 import type { ResolvedConfig } from './config/load.js';
 import { Exchange, type ExchangeEnv, type ExchangeRecord } from './exchange.js';
+import type { FrontRequestError } from './front/errors.js';
+import type { FrontRequest } from './front/request.js';
+import type { FrontResponse } from './front/response.js';
+import { FrontServer } from './front/server.js';
 import { readSmallBody } from './http/body.js';
 import { sendError, sendRawError } from './http/errors.js';
 import { requestHeaders } from './http/headers.js';
@@ -43,27 +40,15 @@ export interface ProxyStats {
   upgrades: number;
 }
 
-function parseErrorStatus(code: string | undefined): number {
-  switch (code) {
-    case 'HPE_HEADER_OVERFLOW':
-      return 431;
-    case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return 408;
-    case 'HPE_INVALID_METHOD':
-      return 501;
-    default:
-      return 400;
-  }
-}
-
 /**
- * The reverse proxy: an HTTP/1.1 front end (node:http, with strict parsing and the configured
- * limits and timeouts) in front of the balancers of a configuration. `reload` swaps the
+ * The reverse proxy: an HTTP/1.1 front end ({@link FrontServer}: strict parsing, the configured
+ * limits and timeouts, answers written straight to the socket) in front of the balancers of a
+ * configuration. `reload` swaps the
  * configuration for new requests while requests in flight finish on the old one; `close` drains.
  */
 export class CohortProxy {
   /** The front-end server. */
-  readonly server: Server;
+  readonly front: FrontServer;
   /** The logger. */
   readonly log: Logger;
   /** Running counters. */
@@ -81,6 +66,8 @@ export class CohortProxy {
   private readonly nextId = createRequestIds();
   private closing = false;
   private readonly drainWaiters: (() => void)[] = [];
+  /** Client sockets handed over to WebSocket tunnels (closed by `close`). */
+  private readonly tunnels = new Set<Socket>();
   private readonly envs = new WeakMap<
     BalancerRuntime,
     { readonly cfg: ResolvedConfig; readonly env: ExchangeEnv }
@@ -94,28 +81,20 @@ export class CohortProxy {
     this.runtime = buildRuntime(config).runtime;
     const l = config.limits;
     const t = config.timeouts;
-    this.server = createServer(
+    this.front = new FrontServer(
       {
-        maxHeaderSize: l.maxHeaderBytes,
-        requestTimeout: t.request,
-        headersTimeout: t.headers,
-        keepAliveTimeout: t.idle,
-        noDelay: true,
-        requireHostHeader: true,
-        // How often Node checks the header and request timeouts (its default is 30 s).
-        connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(t.headers / 4))),
+        limits: {
+          maxHeaderBytes: l.maxHeaderBytes,
+          maxHeaders: l.maxHeaders,
+          maxRequestLineBytes: l.maxRequestLineBytes,
+        },
+        timeouts: { headers: t.headers, idle: t.idle, request: t.request },
       },
-      (req, res) => this.onRequest(req, res),
-    );
-    this.server.maxHeadersCount = l.maxHeaders + 1;
-    this.server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) =>
-      this.onRequest(req, res, true),
-    );
-    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) =>
-      this.onClientError(err, socket),
-    );
-    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
-      this.onUpgrade(req, socket, head),
+      {
+        onRequest: (req, res) => this.onRequest(req, res),
+        onUpgrade: (req, socket, head) => this.onUpgrade(req, socket, head),
+        onRefused: (err, socket) => this.onRefused(err, socket),
+      },
     );
   }
 
@@ -126,13 +105,7 @@ export class CohortProxy {
 
   /** Starts listening on the configured address (or `port` / `host` given here). */
   listen(port = this.config.listen.port, host = this.config.listen.host): Promise<AddressInfo> {
-    return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        resolve(this.server.address() as AddressInfo);
-      });
-    });
+    return this.front.listen(port, host);
   }
 
   /**
@@ -166,8 +139,7 @@ export class CohortProxy {
   async close(drainMs = this.config.timeouts.drain): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    const closed = new Promise<void>((r) => this.server.close(() => r()));
-    this.server.closeIdleConnections();
+    const closed = this.front.close();
     const drained =
       this.stats.inflight === 0
         ? Promise.resolve()
@@ -175,7 +147,8 @@ export class CohortProxy {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([drained, new Promise<void>((r) => (timer = setTimeout(r, drainMs)))]);
     clearTimeout(timer);
-    this.server.closeAllConnections();
+    this.front.closeAllConnections();
+    for (const s of this.tunnels) s.destroy();
     await closed;
     await Promise.allSettled(
       this.runtime.balancers.flatMap((b) => b.members.map((m) => m.transport.destroy())),
@@ -229,7 +202,7 @@ export class CohortProxy {
     );
   };
 
-  private onRequest(req: IncomingMessage, res: ServerResponse, expectContinue = false): void {
+  private onRequest(req: FrontRequest, res: FrontResponse): void {
     const rt = this.runtime;
     const cfg = rt.config;
     const id = this.nextId();
@@ -237,43 +210,25 @@ export class CohortProxy {
     this.stats.requests++;
     const early = (status: number, detail: string): void => {
       this.stats.errors++;
-      const close =
-        req.headers['content-length'] !== undefined ||
-        req.headers['transfer-encoding'] !== undefined;
-      sendError(res, status, id, ridHeader, detail, undefined, close);
-      this.log.warn(
-        { reqId: id, method: req.method, path: safePath(req.url ?? ''), status },
-        detail,
-      );
+      sendError(res, status, id, ridHeader, detail, undefined, req.hasBody);
+      this.log.warn({ reqId: id, method: req.method, path: safePath(req.url), status }, detail);
     };
-    if (req.httpVersionMajor !== 1) return early(505, 'only HTTP/1.x is supported');
-    const url = req.url!;
-    if (url.length > cfg.limits.maxRequestLineBytes) return early(414, 'request target too long');
-    if (req.rawHeaders.length > cfg.limits.maxHeaders * 2)
-      return early(431, 'too many header fields');
-    if (url.charCodeAt(0) !== 0x2f /* / */)
-      return early(400, 'request target must be in origin form (/path)');
-    const te = req.headers['transfer-encoding'];
-    if (te !== undefined && te.toLowerCase() !== 'chunked')
-      return early(501, 'only the chunked transfer coding is supported');
-    const clHeader = req.headers['content-length'];
-    const cl = clHeader === undefined ? undefined : Number(clHeader);
-    if (cl !== undefined && cl > cfg.limits.maxBodyBytes)
+    const url = req.url;
+    const cl = req.contentLength;
+    if (cl > cfg.limits.maxBodyBytes)
       return early(413, `request body larger than ${cfg.limits.maxBodyBytes} bytes`);
-    if (this.closing) res.setHeader('Connection', 'close');
-    const b = rt.route(req.headers.host, url);
+    const b = rt.route(req.host, url);
     if (!b) return early(404, 'no balancer serves this host and path');
     // `Expect: 100-continue`: the client waits for this before sending its body; it is sent only
     // once the request passed the checks above, so a refused upload is never transmitted.
-    if (expectContinue) res.writeContinue();
+    if (req.expectContinue) res.writeContinue();
 
-    const routes = b.readRoutes(url, req.headers.cookie);
+    const routes = b.readRoutes(url, req.cookie);
     const hashKey = this.hashKeyOf(b, req);
-    const clientOrigin = `http://${req.headers.host ?? `${req.socket.localAddress}:${req.socket.localPort}`}`;
+    const clientOrigin = `http://${req.host ?? `${req.localAddress}:${req.localPort}`}`;
     this.stats.inflight++;
     const env = this.envOf(b, cfg);
-    const hasBody = te !== undefined || (cl !== undefined && cl > 0);
-    if (!hasBody) {
+    if (!req.hasBody) {
       new Exchange(
         env,
         b,
@@ -286,7 +241,7 @@ export class CohortProxy {
         null,
         clientOrigin,
       ).attempt();
-    } else if (cl !== undefined && cl <= b.config.retryBodyCap) {
+    } else if (cl >= 0 && cl <= b.config.retryBodyCap) {
       const ex = new Exchange(
         env,
         b,
@@ -338,16 +293,13 @@ export class CohortProxy {
     return env;
   }
 
-  private hashKeyOf(b: BalancerRuntime, req: IncomingMessage): string | undefined {
+  private hashKeyOf(b: BalancerRuntime, req: FrontRequest): string | undefined {
     if (b.config.method !== 'hash') return undefined;
     const k = b.config.hashKey;
     const source = k?.source ?? 'client';
-    if (source === 'client') return req.socket.remoteAddress;
-    if (source === 'header') {
-      const v = req.headers[k!.name!.toLowerCase()];
-      return Array.isArray(v) ? v[0] : v;
-    }
-    const cookie = req.headers.cookie;
+    if (source === 'client') return req.remoteAddress;
+    if (source === 'header') return req.header(k!.name!.toLowerCase());
+    const cookie = req.cookie;
     if (!cookie) return undefined;
     const name = k!.name! + '=';
     for (const part of cookie.split(';')) {
@@ -357,25 +309,23 @@ export class CohortProxy {
     return undefined;
   }
 
-  private onClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
-    if (err.code === 'ECONNRESET' || !socket.writable) {
-      socket.destroy();
-      return;
-    }
-    const status = parseErrorStatus(err.code);
+  private onRefused(err: FrontRequestError, socket: Socket): void {
     const id = this.nextId();
+    this.stats.requests++;
     this.stats.errors++;
-    this.log.warn({ reqId: id, code: err.code, status }, 'bad request refused');
-    sendRawError(socket, status, id, 'X-Request-Id', STATUS_CODES[status] ?? 'Bad Request');
+    this.log.warn({ reqId: id, code: err.code, status: err.status }, err.message);
+    sendRawError(socket, err.status, id, 'X-Request-Id', err.message);
   }
 
-  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  private onUpgrade(req: FrontRequest, socket: Socket, head: Buffer): void {
     const rt = this.runtime;
     const id = this.nextId();
     this.stats.requests++;
     socket.on('error', () => socket.destroy());
-    const b = rt.route(req.headers.host, req.url ?? '/');
-    if (!b || (req.headers.upgrade ?? '').toLowerCase() !== 'websocket' || req.method !== 'GET') {
+    this.tunnels.add(socket);
+    socket.once('close', () => this.tunnels.delete(socket));
+    const b = rt.route(req.host, req.url);
+    if (!b || (req.header('upgrade') ?? '').toLowerCase() !== 'websocket' || req.method !== 'GET') {
       sendRawError(
         socket,
         b ? 400 : 404,
@@ -387,7 +337,7 @@ export class CohortProxy {
       );
       return;
     }
-    const routes = b.readRoutes(req.url!, req.headers.cookie);
+    const routes = b.readRoutes(req.url, req.cookie);
     const tried = new Set<MemberState>();
     const started = this.now();
     const attempt = (): void => {
@@ -426,12 +376,11 @@ export class CohortProxy {
       }
       tried.add(d.member);
       const h = b.config.headers;
-      const s = req.socket;
       const headers = requestHeaders(req.rawHeaders, {
-        clientIp: s.remoteAddress ?? '',
+        clientIp: req.remoteAddress,
         proto: 'http',
-        host: req.headers.host,
-        localPort: s.localPort ?? 0,
+        host: req.host,
+        localPort: req.localPort,
         memberHost: m.hostPort,
         requestId: id,
         requestIdHeader: h.requestId,
@@ -445,14 +394,14 @@ export class CohortProxy {
       const abort = m.transport.upgrade(
         {
           method: 'GET',
-          path: req.url!,
+          path: req.url,
           headers,
           body: null,
-          clientIp: s.remoteAddress ?? '',
-          clientPort: s.remotePort ?? 0,
-          localIp: s.localAddress ?? '',
-          localPort: s.localPort ?? 0,
-          host: req.headers.host,
+          clientIp: req.remoteAddress,
+          clientPort: req.remotePort,
+          localIp: req.localAddress,
+          localPort: req.localPort,
+          host: req.host,
         },
         {
           onUpgrade: (status, raw, memberSocket) => {

@@ -1,9 +1,11 @@
-import { STATUS_CODES, type ServerResponse } from 'node:http';
+import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
+
+import type { FrontResponse } from '../front/response.js';
 
 /** Writes a small plain-text error answer naming the request id, if nothing was sent yet. */
 export function sendError(
-  res: ServerResponse,
+  res: FrontResponse,
   status: number,
   requestId: string,
   requestIdHeader: string,
@@ -15,16 +17,22 @@ export function sendError(
     res.destroy();
     return;
   }
-  const body = `${status} ${STATUS_CODES[status] ?? ''}\n${detail}\nrequest id: ${requestId}\n`;
-  const headers: Record<string, string | number> = {
-    'Content-Type': 'text/plain; charset=utf-8',
-    'Content-Length': Buffer.byteLength(body),
-    'Cache-Control': 'no-store',
-    [requestIdHeader]: requestId,
-    ...extra,
-  };
-  if (close) headers['Connection'] = 'close';
-  res.writeHead(status, headers);
+  const body = Buffer.from(
+    `${status} ${STATUS_CODES[status] ?? ''}\n${detail}\nrequest id: ${requestId}\n`,
+  );
+  const headers = [
+    'Content-Type',
+    'text/plain; charset=utf-8',
+    'Content-Length',
+    String(body.length),
+    'Cache-Control',
+    'no-store',
+    requestIdHeader,
+    requestId,
+  ];
+  if (extra !== undefined) for (const [k, v] of Object.entries(extra)) headers.push(k, v);
+  if (close) res.closeConnection();
+  res.writeHead(status, undefined, headers);
   res.end(body);
 }
 
