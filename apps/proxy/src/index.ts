@@ -76,3 +76,8 @@ export {
   rewriteSetCookie,
   type ResponseRewrite,
 } from './http/rewrite.js';
+export { FrontRequestError, type FrontErrorCode } from './front/errors.js';
+export { parseRequestHead, type HeadLimits, type RequestHead } from './front/request-head.js';
+export { FrontServer, type FrontHandlers, type FrontServerOptions } from './front/server.js';
+export type { FrontRequest, BodySink } from './front/request.js';
+export { FrontResponse, InvalidResponseHeaderError } from './front/response.js';

@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo, Server, Socket } from 'node:net';
 
 import type { Logger } from 'pino';
 
@@ -96,6 +96,11 @@ export class CohortProxy {
         onRefused: (err, socket) => this.onRefused(err, socket),
       },
     );
+  }
+
+  /** The listening socket server (for `address()`, or to hand to a test). */
+  get server(): Server {
+    return this.front.server;
   }
 
   /** The configuration in use. */

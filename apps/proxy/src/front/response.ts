@@ -72,6 +72,10 @@ export class FrontResponse {
    * @throws InvalidResponseHeaderError when a name or value holds a forbidden character.
    */
   writeHead(status: number, statusText: string | undefined, headers: readonly string[]): void {
+    if (statusText !== undefined && BAD_VALUE_CHAR.test(statusText))
+      throw new InvalidResponseHeaderError('(status text)');
+    if (!Number.isInteger(status) || status < 100 || status > 999)
+      throw new InvalidResponseHeaderError('(status code)');
     let head = `HTTP/1.1 ${status} ${statusText ?? STATUS_CODES[status] ?? ''}\r\n`;
     let hasLength = false;
     for (let i = 0; i < headers.length; i += 2) {
