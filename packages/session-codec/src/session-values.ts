@@ -8,6 +8,7 @@ import { INITIAL_VERSION, type Version } from './version.js';
 import { defaultValueCodec, type ValueCodec } from './value-codec.js';
 import { ValueDecoder } from './value-decoder.js';
 import { FORMAT_VERSION } from './wire.js';
+import { TAG_LATIN1 } from './wire-tags.js';
 
 /**
  * A whole session with every attribute decoded into a JavaScript value: what
@@ -233,7 +234,50 @@ class SessionReader {
     let matched = true;
     // Once the names differ from the last session's: true while they are strictly increasing.
     let sorted = true;
+    const text = this.#text;
+    const maxNameBytes = limits.maxNameBytes;
+    const maxValueBytes = limits.maxValueBytes;
+    const maxAttributes = Math.min(limits.maxAttributes, lastNames.length);
     while (this.#pos < end) {
+      // A run of attributes as the encoder writes them, with the names of the last session at
+      // the same places (so unique, UTF-8, and no order to check): read with no tag dispatch.
+      // The first attribute that is anything else goes through the general code below.
+      let p = this.#pos;
+      while (matched && buf[p] === 0x42 && count < maxAttributes) {
+        let q = p + 1;
+        let attrLen = buf[q++];
+        if (attrLen >= 0x80) {
+          const b = buf[q++];
+          if (b >= 0x80 || b === 0) break;
+          attrLen = (attrLen & 0x7f) | (b << 7);
+        }
+        const attrEnd = q + attrLen;
+        const nameLen = buf[q + 1];
+        if (attrEnd > end || buf[q] !== 0x0a || nameLen >= 0x80 || nameLen > maxNameBytes) break;
+        const name = lastNames[count];
+        const nameEnd = q + 2 + nameLen;
+        if (!sameAscii(name, buf, q + 2, nameEnd) || buf[nameEnd] !== 0x12) break;
+        let r = nameEnd + 1;
+        let valueLen = buf[r++];
+        if (valueLen >= 0x80) {
+          const b = buf[r++];
+          if (b >= 0x80 || b === 0) break;
+          valueLen = (valueLen & 0x7f) | (b << 7);
+        }
+        if (valueLen === 0 || r + valueLen !== attrEnd || valueLen > maxValueBytes) break;
+        const n = buf[r + 1];
+        if (buf[r] === TAG_LATIN1 && n < 0x80 && r + 2 + n === attrEnd) {
+          decoded.push(text.slice(r + 2, attrEnd));
+        } else {
+          decoded.push(decoder.decodeRange(r, attrEnd, name));
+        }
+        names.push(name);
+        previous = name;
+        count++;
+        p = attrEnd;
+      }
+      this.#pos = p;
+      if (p >= end) break;
       const at = this.#pos;
       const tag = this.#tag(end);
       const wire = tag & 7;
@@ -379,7 +423,14 @@ class SessionReader {
             );
           }
           names.push(name);
-          decoded.push(decoder.decodeRange(valueStart, valueEnd, name));
+          // A Latin-1 string with a one-byte length, the common attribute, is cut here.
+          decoded.push(
+            buf[valueStart] === TAG_LATIN1 &&
+              buf[valueStart + 1] < 0x80 &&
+              valueStart + 2 + buf[valueStart + 1] === valueEnd
+              ? this.#text.slice(valueStart + 2, valueEnd)
+              : decoder.decodeRange(valueStart, valueEnd, name),
+          );
           previous = name;
           count++;
           this.#pos = attrEnd;

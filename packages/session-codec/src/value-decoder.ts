@@ -115,7 +115,8 @@ export class ValueDecoder {
     this.#buf = buf;
     this.#text = text;
     this.#base = 0;
-    this.#path = [''];
+    // decodeRange resets the path's length; the array is reused from message to message.
+    if (this.#path.length === 0) this.#path = [''];
   }
 
   /** Ends a {@link ValueDecoder.beginMessage}, dropping every reference to the message. */
@@ -557,11 +558,23 @@ export class ValueDecoder {
       const valueEnd = this.#length(fieldEnd);
       if (valueEnd !== fieldEnd)
         this.#malformed('Field length mismatch', 'Field.value to end the Field');
-      path.push(name);
-      const value = this.#value(valueEnd, depth + 1);
+      let value: unknown;
+      const p = this.#pos;
+      const tag = buf[p];
+      if (tag === TAG_LATIN1 && shaped && buf[p + 1] < 0x80 && p + 2 + buf[p + 1] === valueEnd) {
+        // A short Latin-1 string (one-byte length): every byte sequence is valid.
+        value = (this.#text as string).slice(p + 2, valueEnd);
+        this.#pos = valueEnd;
+      } else if (tag === TAG_BOOL && valueEnd === p + 2 && buf[p + 1] < 2) {
+        value = buf[p + 1] === 1;
+        this.#pos = valueEnd;
+      } else {
+        path.push(name);
+        value = this.#value(valueEnd, depth + 1);
+        path.pop();
+      }
       if (shaped) values.push(value);
       else setOwn(out, name, value);
-      path.pop();
       count++;
     }
     if (!shaped) return out;
