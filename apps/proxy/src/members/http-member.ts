@@ -3,12 +3,8 @@ import type { Duplex } from 'node:stream';
 import { Pool } from 'undici';
 
 import type { FailurePhase } from '../balancer/retry.js';
-import type {
-  ForwardHandler,
-  ForwardRequest,
-  MemberTransport,
-  UpgradeHandler,
-} from './transport.js';
+import { Http1Pool } from './http1/pool.js';
+import type { ForwardRequest, MemberTransport, UpgradeHandler } from './transport.js';
 
 /** Options of {@link createHttpMember}. */
 export interface HttpMemberOptions {
@@ -53,9 +49,8 @@ function toStrings(raw: Buffer[] | string[] | null): string[] {
 }
 
 /**
- * The undici handler of one request (a class, so a request costs one object rather than a
- * closure per callback). The phase of a failure is known exactly: undici calls `onConnect` only
- * when the request is about to be written on a connected socket.
+ * The undici handler of one WebSocket handshake. The phase of a failure is known exactly:
+ * undici calls `onConnect` only when the request is about to be written on a connected socket.
  */
 class Dispatch {
   private written = false;
@@ -64,7 +59,7 @@ class Dispatch {
   private abortNow: ((reason?: Error) => void) | undefined;
   private aborted: Error | undefined;
 
-  constructor(private readonly h: ForwardHandler | UpgradeHandler) {}
+  constructor(private readonly h: UpgradeHandler) {}
 
   /** Aborts the request (and closes its connection) unless it already finished. */
   readonly abort = (reason?: Error): void => {
@@ -99,7 +94,7 @@ class Dispatch {
   onUpgrade(status: number, raw: Buffer[] | string[] | null, socket: Duplex): void {
     this.responded = true;
     this.finished = true;
-    (this.h as UpgradeHandler).onUpgrade(status, toStrings(raw), socket);
+    this.h.onUpgrade(status, toStrings(raw), socket);
   }
 
   onError(err: Error): void {
@@ -110,36 +105,41 @@ class Dispatch {
 }
 
 /**
- * An HTTP/1.1 member on an undici keep-alive pool (no pipelining: one request per connection at
- * a time, as Java backends want). undici's `dispatch` writes the response straight into our
- * handler, the cheapest path Node offers. The phase of a failure is known exactly: undici calls
- * `onConnect` only when the request is about to be written on a connected socket, so an error
- * before it means nothing was sent.
+ * An HTTP/1.1 member. Requests go over this package's own keep-alive pool ({@link Http1Pool}:
+ * one request per connection at a time, as Java backends want; a hand-written response parser;
+ * no timer per request), which costs far less CPU per request than a general-purpose client.
+ * WebSocket handshakes, rare and long-lived, go over an undici pool opened on the first one,
+ * which hands the upgraded socket over.
  */
 export function createHttpMember(o: HttpMemberOptions): MemberTransport {
-  const pool = new Pool(o.origin, {
-    connections: o.maxConnections,
-    pipelining: 1,
+  const pool = new Http1Pool({
+    origin: o.origin,
+    maxConnections: o.maxConnections,
     connectTimeout: o.connectTimeout,
-    headersTimeout: o.responseTimeout,
+    responseTimeout: o.responseTimeout,
     bodyTimeout: o.bodyTimeout,
     keepAliveTimeout: 4_000,
-    keepAliveTimeoutThreshold: 1_000,
   });
+  let upgrades: Pool | undefined;
 
-  function dispatch(
-    req: ForwardRequest,
-    h: ForwardHandler | UpgradeHandler,
-    upgrade: boolean,
-  ): (reason?: Error) => void {
+  function upgrade(req: ForwardRequest, h: UpgradeHandler): (reason?: Error) => void {
+    upgrades ??= new Pool(o.origin, {
+      connections: o.maxConnections,
+      pipelining: 1,
+      connectTimeout: o.connectTimeout,
+      headersTimeout: o.responseTimeout,
+      bodyTimeout: o.bodyTimeout,
+      keepAliveTimeout: 4_000,
+      keepAliveTimeoutThreshold: 1_000,
+    });
     const d = new Dispatch(h);
-    pool.dispatch(
+    upgrades.dispatch(
       {
         path: req.path,
         method: req.method,
         headers: req.headers,
         body: req.body,
-        upgrade: upgrade ? 'websocket' : null,
+        upgrade: 'websocket',
       },
       d as never,
     );
@@ -148,9 +148,13 @@ export function createHttpMember(o: HttpMemberOptions): MemberTransport {
 
   return {
     protocol: 'http',
-    forward: (req, h) => dispatch(req, h, false),
-    upgrade: (req, h) => dispatch(req, h, true),
-    close: () => pool.close(),
-    destroy: () => pool.destroy(),
+    forward: (req, h) => pool.request(req, h),
+    upgrade,
+    close: async () => {
+      await Promise.all([pool.close(), upgrades?.close()]);
+    },
+    destroy: async () => {
+      await Promise.all([pool.destroy(), upgrades?.destroy()]);
+    },
   };
 }
