@@ -14,7 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import type { FailurePhase } from '../../balancer/retry.js';
 import type { ForwardRequest } from '../transport.js';
-import type { ClientError} from './errors.js';
+import type { ClientError } from './errors.js';
 import { ResponseParseError } from './errors.js';
 import { Http1Pool, type Http1PoolOptions } from './pool.js';
 
