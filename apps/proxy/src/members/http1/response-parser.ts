@@ -168,6 +168,11 @@ export class ResponseParser {
     return this.state === S_DONE;
   }
 
+  /** Bytes held back for an incomplete head (the parser's only buffer, at most maxHeadSize). */
+  get buffered(): number {
+    return this.partial?.length ?? 0;
+  }
+
   /** The body runs until the member closes the connection. */
   get closeDelimited(): boolean {
     return this.state === S_BODY_CLOSE;
