@@ -37,6 +37,10 @@ export abstract class FrameDecoder<E> {
   private payloadFill = 0;
   private failed: AjpProtocolError | null = null;
   private received = 0;
+  /** Set by {@link FrameDecoder.halt}: the rest of the current chunk is not decoded. */
+  private halted = false;
+  /** Bytes of the current chunk after the payload being handed to `onPayload`. */
+  protected tail = 0;
 
   constructor(
     private readonly magic: number,
@@ -91,22 +95,40 @@ export abstract class FrameDecoder<E> {
    * the decoder stays failed and rethrows it: the connection must be closed.
    */
   push(chunk: Buffer): E[] {
-    if (this.failed) throw this.failed;
     this.events = [];
+    this.consume(chunk);
+    return this.events;
+  }
+
+  /**
+   * Decodes a chunk through the hooks only (no event array): the core of {@link FrameDecoder.push}
+   * for subclasses that deliver messages themselves.
+   */
+  protected consume(chunk: Buffer): void {
+    if (this.failed) throw this.failed;
     this.received += chunk.length;
+    this.halted = false;
     try {
       this.run(chunk);
     } catch (e) {
       if (e instanceof AjpProtocolError) this.failed = e;
       throw e;
     }
-    return this.events;
+  }
+
+  /**
+   * Stops decoding the chunk being decoded after the current message (called from a hook). The
+   * decoder is left mid-stream: only for a stream that is abandoned or whose rest is not wanted.
+   */
+  protected halt(): void {
+    this.halted = true;
   }
 
   private run(chunk: Buffer): void {
     let pos = 0;
     const len = chunk.length;
     while (pos < len) {
+      if (this.halted) return;
       switch (this.state) {
         case HEADER: {
           let h: Buffer;
@@ -154,6 +176,7 @@ export abstract class FrameDecoder<E> {
           } else if (len - pos >= this.n) {
             const end = pos + this.n;
             this.state = HEADER;
+            this.tail = len - end;
             this.onPayload(chunk, pos, end);
             pos = end;
           } else {
@@ -213,6 +236,7 @@ export abstract class FrameDecoder<E> {
           if (this.payloadFill === this.n) {
             this.payload = null;
             this.state = HEADER;
+            this.tail = len - pos;
             this.onPayload(p, 0, p.length);
           }
           break;

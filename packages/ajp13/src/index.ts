@@ -63,6 +63,7 @@ export {
   type AjpRequestOptions,
   type AjpResponse,
 } from './client/client.js';
+export { type AjpDispatchHandler, type AjpDispatchOptions } from './client/dispatch-handler.js';
 export { AjpRequestError, type AjpRequestErrorCode } from './client/request-error.js';
 export {
   createAjpServer,

@@ -82,7 +82,11 @@ export class PacketWriter {
       this.room(n + 3, field);
       if (n > 16 && !(allowNewlines ? SUSPECT_NL_OK : SUSPECT).test(v)) {
         // the common case: plain latin1 text, checked by one regex scan and written natively
-        buf.write(v, p, n, 'latin1');
+        (buf as unknown as { latin1Write(s: string, at: number, n: number): number }).latin1Write(
+          v,
+          p,
+          n,
+        );
         p += n;
         buf[start] = n >>> 8;
         buf[start + 1] = n & 0xff;
@@ -149,6 +153,12 @@ export class PacketWriter {
     this.room(b.length, field);
     this.buf.set(b, this.pos);
     this.pos += b.length;
+  }
+
+  /** Overwrites a big-endian u16 written earlier at `at` (a count known only later). */
+  patchU16(at: number, v: number): void {
+    this.buf[at] = v >>> 8;
+    this.buf[at + 1] = v & 0xff;
   }
 
   /** Fills in the header and returns a copy of the whole packet. */

@@ -73,7 +73,7 @@ export class ResponseDecoder extends FrameDecoder<ResponseEvent> {
         7 + len,
         'one 0x00 byte',
       );
-    if (len === 0) this.events.push({ type: 'flush' });
+    if (len === 0) this.onFlush();
     return len;
   }
 
@@ -83,26 +83,57 @@ export class ResponseDecoder extends FrameDecoder<ResponseEvent> {
 
   protected onBodyPacketEnd(): void {}
 
+  /** A SEND_HEADERS payload (`buf[start]` is its type byte). */
+  protected onSendHeaders(buf: Buffer, start: number, end: number): void {
+    this.events.push({
+      type: 'send-headers',
+      response: decodeSendHeadersPayload(buf, start, end, this.decodeOptions),
+    });
+  }
+
+  /** A SEND_BODY_CHUNK of length 0. */
+  protected onFlush(): void {
+    this.events.push({ type: 'flush' });
+  }
+
+  /** END_RESPONSE. */
+  protected onEndResponse(reuse: boolean): void {
+    this.events.push({ type: 'end-response', reuse });
+  }
+
+  /** GET_BODY_CHUNK. */
+  protected onGetBodyChunk(requestedLength: number): void {
+    this.events.push({ type: 'get-body-chunk', requestedLength });
+  }
+
+  /** CPONG_REPLY. */
+  protected onCpong(): void {
+    this.events.push({ type: 'cpong' });
+  }
+
   protected onPayload(buf: Buffer, start: number, end: number): void {
     const type = buf[start]!;
+    const n = end - start;
     switch (type) {
       case MessageType.SEND_HEADERS:
-        this.events.push({
-          type: 'send-headers',
-          response: decodeSendHeadersPayload(buf, start, end, this.decodeOptions),
-        });
+        this.onSendHeaders(buf, start, end);
         return;
-      case MessageType.END_RESPONSE:
-        this.events.push({
-          type: 'end-response',
-          reuse: decodeEndResponsePayload(buf, start, end, this.strict),
-        });
+      case MessageType.END_RESPONSE: {
+        // the well-formed case without a reader object; anything else gets the full check
+        const b = buf[start + 1];
+        this.onEndResponse(
+          n === 2 && (b === 0 || b === 1)
+            ? b === 1
+            : decodeEndResponsePayload(buf, start, end, this.strict),
+        );
         return;
+      }
       case MessageType.GET_BODY_CHUNK:
-        this.events.push({
-          type: 'get-body-chunk',
-          requestedLength: decodeGetBodyChunkPayload(buf, start, end, this.strict),
-        });
+        this.onGetBodyChunk(
+          n === 3
+            ? (buf[start + 1]! << 8) | buf[start + 2]!
+            : decodeGetBodyChunkPayload(buf, start, end, this.strict),
+        );
         return;
       case MessageType.CPONG_REPLY:
         if (end - start !== 1)
@@ -113,7 +144,7 @@ export class ResponseDecoder extends FrameDecoder<ResponseEvent> {
             5,
             'exactly 1 byte',
           );
-        this.events.push({ type: 'cpong' });
+        this.onCpong();
         return;
       default:
         this.fail(

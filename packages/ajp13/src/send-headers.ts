@@ -104,7 +104,73 @@ export function decodeSendHeadersPayload(
  * the status digits (what Tomcat sends), in which case the standard phrase for the status.
  */
 export function reasonPhrase(status: number, reason: string | null): string {
-  if (reason === null || reason.length === 0 || reason === String(status))
+  if (reason === null || reason.length === 0 || isStatusDigits(reason, status))
     return STATUS_CODES[status] ?? '';
   return reason;
+}
+
+/** `reason === String(status)` without building the string. */
+function isStatusDigits(reason: string, status: number): boolean {
+  const n = reason.length;
+  if (n > 5 || (n > 1 && reason.charCodeAt(0) === 48)) return false;
+  let v = 0;
+  for (let i = 0; i < n; i++) {
+    const d = reason.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return false;
+    v = v * 10 + d;
+  }
+  return v === status;
+}
+
+/** SEND_HEADERS with its headers as one flat `[name, value, …]` list. @internal */
+export interface FlatSendHeaders {
+  status: number;
+  reason: string | null;
+  /** `[name, value, name, value, …]`, names as in {@link SendHeaders}. */
+  headers: string[];
+}
+
+/**
+ * {@link decodeSendHeadersPayload} with the same checks, giving the headers as one flat list (no
+ * pair per header): the client's hot path.
+ * @internal
+ */
+export function decodeSendHeadersFlat(
+  buf: Buffer,
+  start: number,
+  end: number,
+  strict: boolean,
+): FlatSendHeaders {
+  const r: PayloadReader = new PayloadReader(buf, start, end, NAME, strict);
+  r.u8('prefix_code');
+  const status = r.u16('http_status_code');
+  const reason = r.string('http_status_msg');
+  const n = r.u16('num_headers');
+  const headers: string[] = [];
+  for (let i = 0; i < n; i++) {
+    r.index = i;
+    const npos = r.pos;
+    const peek = r.peekU16('header_name');
+    let name: string;
+    if (peek >>> 8 === 0xa0) {
+      r.pos += 2;
+      const idx = (peek & 0xff) - 1;
+      if (idx < 0 || idx >= RESPONSE_HEADERS.length)
+        r.fail(
+          'UNKNOWN_HEADER_CODE',
+          `code 0x${peek.toString(16)}`,
+          `header[${i}].name`,
+          'a code 0xA001…0xA00B',
+          npos,
+        );
+      name = RESPONSE_HEADERS[idx]!;
+    } else {
+      name = r.requiredString('header[].name');
+      if (name.length === 0)
+        r.fail('EMPTY_NOT_ALLOWED', 'empty header name', 'header[].name', 'a name', npos);
+    }
+    headers.push(name, r.requiredString('header[].value'));
+  }
+  r.finish();
+  return { status, reason, headers };
 }

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 
-import { AjpClient, AjpRequestError, type AjpHeader } from '@cohort/ajp13';
+import { AjpClient, AjpRequestError, type AjpDispatchHandler } from '@cohort/ajp13';
 
 import type { FailurePhase } from '../balancer/retry.js';
 import type { ForwardHandler, ForwardRequest, MemberTransport } from './transport.js';
@@ -39,6 +39,34 @@ function contentLength(headers: readonly string[]): number | undefined {
   return undefined;
 }
 
+/** Passes one response from the AJP pool to the proxy, mapping errors to failure phases. */
+class Relay implements AjpDispatchHandler {
+  /** True while the proxy's abort runs: the pool reports the abort from within it. */
+  aborting = false;
+
+  constructor(private readonly h: ForwardHandler) {}
+
+  onHeaders(status: number, message: string, headers: string[], resume: () => void): boolean {
+    return this.h.onResponse(status, message, headers, resume);
+  }
+
+  onData(chunk: Buffer): boolean {
+    return this.h.onData(chunk);
+  }
+
+  onEnd(): void {
+    this.h.onEnd();
+  }
+
+  onError(err: AjpRequestError): void {
+    const phase = phaseOf(err);
+    // as before the switch to dispatch(), the proxy hears of an abort it made on the next
+    // microtask, so that an abort from inside one of its own callbacks does not re-enter it
+    if (this.aborting) queueMicrotask(() => this.h.onError(err, phase));
+    else this.h.onError(err, phase);
+  }
+}
+
 /**
  * An AJP13 member on @cohort/ajp13's connection pool (to Tomcat's AJP connector). The client
  * address and port, the proxy's address and the route travel as AJP fields and attributes, as
@@ -56,17 +84,13 @@ export function createAjpMember(o: AjpMemberOptions): MemberTransport {
   });
 
   function forward(req: ForwardRequest, h: ForwardHandler): (reason?: Error) => void {
-    const ac = new AbortController();
-    let finished = false;
-    const headers: AjpHeader[] = [];
-    for (let i = 0; i < req.headers.length; i += 2)
-      headers.push([req.headers[i]!, req.headers[i + 1]!]);
     const body = req.body;
-    client
-      .request({
+    const relay = new Relay(h);
+    const abort = client.dispatch(
+      {
         method: req.method,
         url: req.path,
-        headers,
+        headers: req.headers,
         remoteAddress: req.clientIp,
         remotePort: req.clientPort,
         localAddress: req.localIp,
@@ -74,38 +98,13 @@ export function createAjpMember(o: AjpMemberOptions): MemberTransport {
         route: o.route,
         body,
         contentLength: body instanceof Readable ? contentLength(req.headers) : undefined,
-        signal: ac.signal,
-      })
-      .then(
-        (res) => {
-          const flat: string[] = [];
-          for (const [n, v] of res.rawHeaders) flat.push(n, v);
-          const stream = res.body;
-          const cont = h.onResponse(res.status, res.statusMessage, flat, () => stream.resume());
-          stream.on('data', (c: Buffer) => {
-            if (!h.onData(c)) stream.pause();
-          });
-          stream.on('end', () => {
-            if (finished) return;
-            finished = true;
-            h.onEnd();
-          });
-          stream.on('error', (e: Error) => {
-            if (finished) return;
-            finished = true;
-            h.onError(e, 'responding');
-          });
-          if (!cont) stream.pause();
-        },
-        (err: unknown) => {
-          if (finished) return;
-          finished = true;
-          h.onError(err instanceof Error ? err : new Error(String(err)), phaseOf(err));
-        },
-      );
+      },
+      relay,
+    );
     return (reason?: Error) => {
-      if (finished) return;
-      ac.abort(reason);
+      relay.aborting = true;
+      abort(reason);
+      relay.aborting = false;
     };
   }
 

@@ -1,16 +1,11 @@
 import { Readable } from 'node:stream';
 import { DEFAULT_PACKET_SIZE } from '../constants.js';
-import { EMPTY_BODY_PACKET, requestBodyHeader } from '../control-messages.js';
-import { AjpProtocolError } from '../errors.js';
-import {
-  encodeForwardRequest,
-  type AjpHeader,
-  type ForwardAttributes,
-} from '../forward-request.js';
+import type { AjpHeader, ForwardAttributes } from '../forward-request.js';
 import { checkPacketSize } from '../packet-writer.js';
-import { reasonPhrase } from '../send-headers.js';
-import { BodySource } from './body-source.js';
 import { AjpConnection } from './connection.js';
+import type { AjpDispatchHandler, AjpDispatchOptions } from './dispatch-handler.js';
+import { Exchange, type ExchangePool, type PreparedRequest } from './exchange.js';
+import { encodeRequest, type RequestEncoding } from './request-encoder.js';
 import { AjpRequestError } from './request-error.js';
 
 /** CPing/CPong health checks of pooled connections (mod_jk's `ping_mode` ideas). */
@@ -117,24 +112,29 @@ export interface AjpClientStats {
   connectionsOpened: number;
 }
 
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
-const PRIVILEGED_ATTR = /^(javax|jakarta)\.servlet\.(include|forward|error|async)\./i;
-
-type Waiter = { resolve: (c: AjpConnection | null) => void; reject: (e: Error) => void };
-
-interface Prepared {
-  packet: Buffer;
-  method: string;
-  body: Buffer | Readable | null;
-  contentLength: number | null;
+/** Who waits for a connection: an exchange, or `cping()`. */
+interface Waiter {
+  connected(conn: AjpConnection): void;
+  poolFailed(err: Error): void;
 }
+
+interface WaitEntry {
+  readonly w: Waiter;
+  readonly fresh: boolean;
+  readonly forPing: boolean;
+  readonly timer: NodeJS.Timeout;
+}
+
+const NO_HEADERS: readonly string[] = [];
+const NOOP = (): void => undefined;
 
 /**
  * A connection pool to one AJP13 backend (Tomcat's AJP connector): the proxy's side of AJP.
  * `request()` forwards one HTTP request and resolves when the response headers arrive; the body
- * streams with backpressure. Connections go back to the pool only after a clean END_RESPONSE with
- * reuse=1, every GET_BODY_CHUNK answered and no byte left over (reference §4.2); any error,
- * timeout, abort or doubt closes them.
+ * streams with backpressure. `dispatch()` does the same with callbacks and flat header lists, and
+ * no promise, stream or abort signal per request: the cheaper form for a proxy. Connections go
+ * back to the pool only after a clean END_RESPONSE with reuse=1, every GET_BODY_CHUNK answered and
+ * no byte left over (reference §4.2); any error, timeout, abort or doubt closes them.
  */
 export class AjpClient {
   private readonly host: string;
@@ -147,10 +147,10 @@ export class AjpClient {
     beforeReuseAfterIdleMs: number | undefined;
     idleIntervalMs: number | undefined;
   };
-  private readonly secret: string | undefined;
+  private readonly encoding: RequestEncoding;
+  private readonly pool: ExchangePool;
   private readonly idle: AjpConnection[] = [];
-  private readonly idleTimers = new Map<AjpConnection, NodeJS.Timeout>();
-  private readonly waiters: Waiter[] = [];
+  private readonly waiters: WaitEntry[] = [];
   private open = 0;
   private opened = 0;
   private closed = false;
@@ -160,7 +160,6 @@ export class AjpClient {
     this.host = options.host ?? '127.0.0.1';
     this.port = options.port;
     this.packetSize = checkPacketSize(options.packetSize ?? DEFAULT_PACKET_SIZE);
-    this.secret = options.secret;
     this.opts = {
       packetSize: this.packetSize,
       maxConnections: options.maxConnections ?? 32,
@@ -175,6 +174,18 @@ export class AjpClient {
       beforeReuseAfterIdleMs: options.ping?.beforeReuseAfterIdleMs,
       idleIntervalMs: options.ping?.idleIntervalMs,
       timeout: options.ping?.timeout ?? 3_000,
+    };
+    this.encoding = {
+      packetSize: this.packetSize,
+      secret: options.secret,
+      defaultServerName: this.host,
+    };
+    this.pool = {
+      packetSize: this.packetSize,
+      replyTimeout: this.opts.replyTimeout,
+      acquire: (ex, fresh) => this.acquire(ex, fresh, false),
+      release: (conn) => this.release(conn),
+      cancelWait: (ex) => this.cancelWait(ex),
     };
   }
 
@@ -193,35 +204,96 @@ export class AjpClient {
    * REQUEST_TOO_LARGE / INVALID_REQUEST / connect and pool errors (`requestSent` false), or with
    * `requestSent` true when the backend failed after the request went out. A GET/HEAD/… without a
    * stream body that fails on a reused connection before any response byte is retried once on a
-   * new connection (the backend had closed the pooled one).
+   * new connection (the backend had closed the pooled one). Built on {@link AjpClient.dispatch}.
    */
-  async request(options: AjpRequestOptions): Promise<AjpResponse> {
-    const prepared = this.prepare(options);
-    for (let attempt = 0; ; attempt++) {
-      if (options.signal?.aborted)
-        throw new AjpRequestError('ABORTED', 'aborted before sending', { requestSent: false });
-      // a retry goes to a new connection: the idle ones may be as stale as the one that failed
-      const conn = await this.acquire(false, attempt > 0);
-      const reused = conn.served > 0;
+  request(options: AjpRequestOptions): Promise<AjpResponse> {
+    return new Promise<AjpResponse>((resolve, reject) => {
+      let prepared: PreparedRequest;
       try {
-        return await this.exchange(conn, prepared, options.signal);
-      } catch (err) {
-        const again =
-          err instanceof AjpRequestError &&
-          err.retryable &&
-          err.code === 'CONNECTION_CLOSED' &&
-          reused &&
-          attempt === 0 &&
-          IDEMPOTENT.has(prepared.method) &&
-          !(prepared.body instanceof Readable);
-        if (!again) throw err;
+        prepared = this.prepare(options, flatHeaders(options.headers));
+      } catch (e) {
+        reject(e as Error);
+        return;
       }
+      const signal = options.signal;
+      if (signal?.aborted) {
+        reject(new AjpRequestError('ABORTED', 'aborted before sending', { requestSent: false }));
+        return;
+      }
+      let body: Readable | null = null;
+      const onAbort = () => ex.abort();
+      const settled = () => signal?.removeEventListener('abort', onAbort);
+      const ex: Exchange = new Exchange(this.pool, prepared, {
+        onHeaders: (status, statusMessage, flat, resume) => {
+          const b = new Readable({
+            // a few packets' worth: fewer pause/resume turns of the socket
+            highWaterMark: 4 * this.packetSize,
+            read: resume,
+            destroy: (error, cb) => {
+              ex.abort(undefined, 'response body destroyed before its end');
+              cb(error);
+            },
+          });
+          // a failure can come before the caller attached a reader; it is kept in
+          // b.errored and thrown by any read, pipe or async iteration
+          b.on('error', () => undefined);
+          body = b;
+          const rawHeaders: AjpHeader[] = [];
+          for (let i = 0; i < flat.length; i += 2) rawHeaders.push([flat[i]!, flat[i + 1]!]);
+          resolve({
+            status,
+            statusMessage,
+            rawHeaders,
+            headers: headerObject(rawHeaders),
+            body: b,
+          });
+          return true;
+        },
+        onData: (chunk) => body!.push(chunk),
+        onEnd: () => {
+          settled();
+          body!.push(null);
+        },
+        onError: (err) => {
+          settled();
+          if (body === null) reject(err);
+          else body.destroy(err);
+        },
+      });
+      signal?.addEventListener('abort', onAbort, { once: true });
+      ex.start();
+    });
+  }
+
+  /**
+   * Forwards one request with callbacks: the proxy's form of {@link AjpClient.request}, with the
+   * same pool, framing, timeouts, reuse rules and single retry of an idempotent request whose
+   * pooled connection turned out closed, but no promise, stream, abort signal or header
+   * conversion per request. Headers go in and come out as flat `[name, value, …]` lists. Returns
+   * a function that aborts the request: it closes the backend connection (the only way to cancel
+   * an AJP request) and calls `handler.onError` with an ABORTED {@link AjpRequestError} before it
+   * returns; after `onEnd`/`onError` it does nothing. The handler is never called from within
+   * `dispatch()` itself: a request refused before sending (INVALID_REQUEST, REQUEST_TOO_LARGE,
+   * CLIENT_CLOSED) fails on the next microtask.
+   */
+  dispatch(options: AjpDispatchOptions, handler: AjpDispatchHandler): (reason?: Error) => void {
+    let prepared: PreparedRequest;
+    try {
+      prepared = this.prepare(options, options.headers ?? NO_HEADERS);
+    } catch (e) {
+      queueMicrotask(() => handler.onError(e as AjpRequestError));
+      return NOOP;
     }
+    const ex = new Exchange(this.pool, prepared, handler);
+    ex.start();
+    return ex.abort;
   }
 
   /** Checks the backend with CPING/CPONG on a pooled or new connection. */
   async cping(): Promise<void> {
-    const conn = await this.acquire(true);
+    const conn = await new Promise<AjpConnection>((connected, poolFailed) =>
+      this.acquire({ connected, poolFailed }, false, true),
+    );
     await conn.cping(this.ping.timeout);
     this.release(conn);
   }
@@ -229,10 +301,12 @@ export class AjpClient {
   /** Closes idle connections and refuses new requests; busy ones close when their request ends. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const w of this.waiters.splice(0))
-      w.reject(new AjpRequestError('CLIENT_CLOSED', 'client closed', { requestSent: false }));
+    for (const e of this.waiters.splice(0)) {
+      clearTimeout(e.timer);
+      e.w.poolFailed(new AjpRequestError('CLIENT_CLOSED', 'client closed', { requestSent: false }));
+    }
     const gone = this.idle.splice(0).map((c) => {
-      this.clearIdleTimer(c);
+      c.pooled = false;
       return new Promise<void>((r) => {
         c.onGone(r);
         c.destroy();
@@ -241,174 +315,125 @@ export class AjpClient {
     await Promise.all(gone);
   }
 
-  private prepare(o: AjpRequestOptions): Prepared {
-    const invalid = (msg: string, cause?: unknown) =>
-      new AjpRequestError('INVALID_REQUEST', msg, { requestSent: false, cause });
-    const headers: AjpHeader[] = [];
-    const input = o.headers ?? [];
-    const pairs: [string, string | string[] | undefined][] = Array.isArray(input)
-      ? input
-      : Object.entries(input);
-    let host: string | undefined;
-    for (const [name, value] of pairs) {
-      if (value === undefined) continue;
-      const lower = name.toLowerCase();
-      if (lower === 'content-length' || lower === 'transfer-encoding') continue;
-      for (const v of Array.isArray(value) ? value : [value]) {
-        if (lower === 'host' && host === undefined) host = v;
-        headers.push([name, v]);
-      }
-    }
+  private prepare(
+    o: Omit<AjpDispatchOptions, 'headers'>,
+    headers: readonly string[],
+  ): PreparedRequest {
     const body = o.body ?? null;
     let contentLength: number | null;
     if (body === null) contentLength = 0;
     else if (Buffer.isBuffer(body)) contentLength = body.length;
     else contentLength = o.contentLength ?? null;
-    if (contentLength !== null) {
-      if (!Number.isSafeInteger(contentLength) || contentLength < 0)
-        throw invalid(`content length ${contentLength}`);
-      // like mod_jk: an explicit 0 saves the container a GET_BODY_CHUNK round trip
-      headers.push(['content-length', String(contentLength)]);
-    } else {
-      // as mod_jk and mod_proxy_ajp do: tells the application a body is coming (AJP frames it)
-      headers.push(['transfer-encoding', 'chunked']);
-    }
-    const q = o.url.indexOf('?');
-    const uri = q < 0 ? o.url : o.url.slice(0, q);
-    const attrs: ForwardAttributes = { ...o.attributes };
-    if (this.secret !== undefined) attrs.secret = this.secret;
-    if (q >= 0) attrs.queryString = o.url.slice(q + 1);
-    if (o.route !== undefined) attrs.route = o.route;
-    const reqAttrs: AjpHeader[] = [...(o.attributes?.requestAttributes ?? [])];
-    for (const [n] of reqAttrs)
-      if (PRIVILEGED_ATTR.test(n)) throw invalid(`privileged request attribute ${n}`);
-    if (o.remotePort !== undefined) reqAttrs.push(['AJP_REMOTE_PORT', String(o.remotePort)]);
-    if (o.localAddress !== undefined) reqAttrs.push(['AJP_LOCAL_ADDR', o.localAddress]);
-    if (reqAttrs.length > 0) attrs.requestAttributes = reqAttrs;
-    else delete attrs.requestAttributes;
-    let serverName = o.serverName;
-    let serverPort = o.serverPort;
-    if (host !== undefined) {
-      const m = /^(\[[^\]]*\]|[^:]*)(?::(\d+))?$/.exec(host);
-      serverName ??= m?.[1] ?? host;
-      if (m?.[2] !== undefined) serverPort ??= Number(m[2]);
-    }
-    let packet: Buffer;
-    try {
-      packet = encodeForwardRequest(
-        {
-          method: o.method,
-          protocol: o.protocol ?? 'HTTP/1.1',
-          uri,
-          remoteAddr: o.remoteAddress,
-          remoteHost: null,
-          serverName: serverName ?? this.host,
-          serverPort: serverPort ?? (o.secure ? 443 : 80),
-          isSsl: o.secure ?? false,
-          headers,
-          attributes: attrs,
-        },
-        { packetSize: this.packetSize },
-      );
-    } catch (err) {
-      if (err instanceof AjpProtocolError && err.code === 'MESSAGE_TOO_LARGE')
-        throw new AjpRequestError(
-          'REQUEST_TOO_LARGE',
-          `request headers do not fit in a ${this.packetSize}-byte AJP packet`,
-          {
-            requestSent: false,
-            cause: err,
-          },
-        );
-      throw invalid(err instanceof Error ? err.message : String(err), err);
-    }
+    if (contentLength !== null && (!Number.isSafeInteger(contentLength) || contentLength < 0))
+      throw new AjpRequestError('INVALID_REQUEST', `content length ${contentLength}`, {
+        requestSent: false,
+      });
+    const packet = encodeRequest(o, headers, contentLength, this.encoding);
     return { packet, method: o.method, body, contentLength };
   }
 
-  private async acquire(forPing = false, fresh = false): Promise<AjpConnection> {
+  /**
+   * Finds a connection for `w`: a pooled one (CPINGed first when `ping.beforeReuseAfterIdleMs`
+   * says so), a new one, or the next one released (waiting at most `acquireTimeout`). `fresh`
+   * skips the pooled ones; `forPing` skips the CPINGs (the caller sends its own).
+   */
+  private acquire(w: Waiter, fresh: boolean, forPing: boolean): void {
     for (;;) {
-      if (this.closed)
-        throw new AjpRequestError('CLIENT_CLOSED', 'client closed', { requestSent: false });
+      if (this.closed) {
+        w.poolFailed(new AjpRequestError('CLIENT_CLOSED', 'client closed', { requestSent: false }));
+        return;
+      }
       if (fresh && this.open >= this.opts.maxConnections && this.idle.length > 0) {
-        this.idle.shift()!.destroy(); // frees a slot for the new connection
+        const old = this.idle.shift()!;
+        old.pooled = false;
+        old.destroy(); // frees a slot for the new connection
       }
       const conn = fresh ? undefined : this.idle.pop();
       if (conn !== undefined) {
-        this.clearIdleTimer(conn);
+        conn.pooled = false;
         if (conn.closed) continue;
         const t = this.ping.beforeReuseAfterIdleMs;
         if (!forPing && t !== undefined && Date.now() - conn.idleSince >= t) {
-          try {
-            await conn.cping(this.ping.timeout);
-          } catch {
-            continue;
-          }
+          conn.cping(this.ping.timeout).then(
+            () => w.connected(conn),
+            () => this.acquire(w, fresh, forPing),
+          );
+          return;
         }
-        return conn;
+        w.connected(conn);
+        return;
       }
-      if (this.open < this.opts.maxConnections) return this.connect(forPing);
-      const got = await new Promise<AjpConnection | null>((resolve, reject) => {
-        const w: Waiter = {
-          resolve: (c) => {
-            clearTimeout(timer);
-            resolve(c);
-          },
-          reject,
-        };
-        const timer = setTimeout(() => {
-          const i = this.waiters.indexOf(w);
+      if (this.open < this.opts.maxConnections) {
+        this.connect(w, forPing);
+        return;
+      }
+      const entry: WaitEntry = {
+        w,
+        fresh,
+        forPing,
+        timer: setTimeout(() => {
+          const i = this.waiters.indexOf(entry);
           if (i >= 0) this.waiters.splice(i, 1);
-          reject(
+          w.poolFailed(
             new AjpRequestError(
               'ACQUIRE_TIMEOUT',
               `no free connection within ${this.opts.acquireTimeout} ms`,
-              {
-                requestSent: false,
-              },
+              { requestSent: false },
             ),
           );
-        }, this.opts.acquireTimeout);
-        this.waiters.push(w);
-      });
-      if (got !== null) return got;
+        }, this.opts.acquireTimeout),
+      };
+      this.waiters.push(entry);
+      return;
     }
   }
 
-  private async connect(skipPing: boolean): Promise<AjpConnection> {
+  private cancelWait(w: Waiter): void {
+    const i = this.waiters.findIndex((e) => e.w === w);
+    if (i < 0) return;
+    clearTimeout(this.waiters[i]!.timer);
+    this.waiters.splice(i, 1);
+  }
+
+  private connect(w: Waiter, skipPing: boolean): void {
     this.open++;
-    let conn: AjpConnection;
-    try {
-      conn = await AjpConnection.open(
-        this.host,
-        this.port,
-        this.opts.connectTimeout,
-        this.packetSize,
-        this.opts.strict,
-      );
-    } catch (err) {
-      this.slotFreed();
-      throw err;
-    }
-    this.opened++;
-    conn.onGone(() => this.slotFreed(conn));
-    if (this.ping.onConnect && !skipPing) await conn.cping(this.ping.timeout);
-    return conn;
+    AjpConnection.open(
+      this.host,
+      this.port,
+      this.opts.connectTimeout,
+      this.packetSize,
+      this.opts.strict,
+    ).then(
+      (conn) => {
+        this.opened++;
+        conn.onGone(() => this.slotFreed(conn));
+        if (this.ping.onConnect && !skipPing)
+          conn.cping(this.ping.timeout).then(
+            () => w.connected(conn),
+            (e: Error) => w.poolFailed(e),
+          );
+        else w.connected(conn);
+      },
+      (err: Error) => {
+        this.slotFreed();
+        w.poolFailed(err);
+      },
+    );
   }
 
   private slotFreed(conn?: AjpConnection): void {
     this.open--;
-    if (conn) {
+    if (conn?.pooled) {
+      conn.pooled = false;
       const i = this.idle.indexOf(conn);
       if (i >= 0) this.idle.splice(i, 1);
-      this.clearIdleTimer(conn);
     }
-    this.waiters.shift()?.resolve(null);
-  }
-
-  private clearIdleTimer(conn: AjpConnection): void {
-    const t = this.idleTimers.get(conn);
-    if (t) clearTimeout(t);
-    this.idleTimers.delete(conn);
+    const e = this.waiters.shift();
+    if (e !== undefined) {
+      clearTimeout(e.timer);
+      // on the next microtask: a caller that freed the slot to open a connection itself goes first
+      queueMicrotask(() => this.acquire(e.w, e.fresh, e.forPing));
+    }
   }
 
   private release(conn: AjpConnection, keepIdleSince = false): void {
@@ -418,289 +443,76 @@ export class AjpClient {
       conn.destroy();
       return;
     }
-    const w = this.waiters.shift();
-    if (w) {
-      w.resolve(conn);
+    const e = this.waiters.shift();
+    if (e !== undefined) {
+      clearTimeout(e.timer);
+      e.w.connected(conn);
       return;
     }
-    if (!keepIdleSince) conn.idleSince = Date.now();
+    const now = Date.now();
+    if (!keepIdleSince) conn.idleSince = now;
+    conn.idleEventAt = now;
+    conn.pooled = true;
     this.idle.push(conn);
-    this.armIdleTimer(conn);
+    if (!conn.idleTimerLive) this.scheduleIdle(conn, this.idleDue(conn) - now);
   }
 
-  /** The next idle event of a pooled connection: its idle timeout, or an idle CPING (mod_jk `I`). */
-  private armIdleTimer(conn: AjpConnection): void {
-    const left = this.opts.idleTimeout - (Date.now() - conn.idleSince);
+  /** When a pooled connection next needs attention: its idle timeout, or an idle CPING (mod_jk `I`). */
+  private idleDue(conn: AjpConnection): number {
+    const end = conn.idleSince + this.opts.idleTimeout;
     const every = this.ping.idleIntervalMs;
-    const timer = setTimeout(
-      () => void this.onIdleTimer(conn),
-      Math.max(0, every !== undefined ? Math.min(left, every) : left),
-    );
-    timer.unref();
-    this.idleTimers.set(conn, timer);
+    return every === undefined ? end : Math.min(end, conn.idleEventAt + every);
   }
 
-  private async onIdleTimer(conn: AjpConnection): Promise<void> {
-    this.idleTimers.delete(conn);
-    const i = this.idle.indexOf(conn);
-    if (i < 0) return;
-    if (Date.now() - conn.idleSince >= this.opts.idleTimeout) {
+  /**
+   * One timer per connection, left running while the connection is busy and reused: going idle
+   * again only moves the due time later, and the timer re-checks when it fires, so a connection
+   * reused at a high rate costs no timer operation per request.
+   */
+  private scheduleIdle(conn: AjpConnection, ms: number): void {
+    conn.idleTimerLive = true;
+    conn.idleTimer = setTimeout(() => this.onIdleTimer(conn), Math.max(0, ms));
+    conn.idleTimer.unref();
+  }
+
+  private onIdleTimer(conn: AjpConnection): void {
+    conn.idleTimerLive = false;
+    if (!conn.pooled || conn.closed) return; // busy: the next release schedules it again
+    const now = Date.now();
+    if (now - conn.idleSince >= this.opts.idleTimeout) {
       conn.destroy();
       return;
     }
-    this.idle.splice(i, 1);
-    try {
-      await conn.cping(this.ping.timeout);
-    } catch {
-      return; // cping() destroyed it
+    const due = this.idleDue(conn);
+    if (due > now) {
+      this.scheduleIdle(conn, due - now);
+      return;
     }
-    this.release(conn, true);
+    const i = this.idle.indexOf(conn);
+    if (i >= 0) this.idle.splice(i, 1);
+    conn.pooled = false;
+    conn.cping(this.ping.timeout).then(
+      () => this.release(conn, true),
+      () => undefined, // cping() destroyed it
+    );
   }
+}
 
-  private exchange(
-    conn: AjpConnection,
-    p: Prepared,
-    signal: AbortSignal | undefined,
-  ): Promise<AjpResponse> {
-    const max = this.packetSize - 6;
-    const replyTimeout = this.opts.replyTimeout;
-    const reused = conn.served > 0;
-    return new Promise<AjpResponse>((resolve, reject) => {
-      let headersSeen = false;
-      let done = false;
-      let responseStarted = false;
-      let requestSent = false;
-      let beyondFirst = false;
-      let bodyFinished = p.contentLength === 0;
-      const pendingGets: number[] = [];
-      let answering = false;
-      let extraEmpty = 0;
-      let noBody = p.method === 'HEAD';
-      let body: Readable | null = null;
-      const source = p.body instanceof Readable ? new BodySource(p.body, this.packetSize) : null;
-      let bufOffset = 0;
-
-      const cleanup = () => {
-        done = true;
-        conn.disarm();
-        source?.dispose();
-        signal?.removeEventListener('abort', onAbort);
-      };
-      const fail = (err: AjpRequestError) => {
-        if (done) return;
-        cleanup();
-        conn.use(null);
-        conn.destroy();
-        if (!headersSeen) reject(err);
-        else body?.destroy(err);
-      };
-      const err = (
-        code: ConstructorParameters<typeof AjpRequestError>[0],
-        msg: string,
-        cause?: unknown,
-        retryable?: boolean,
-      ) =>
-        new AjpRequestError(code, msg, {
-          requestSent,
-          responseStarted,
-          cause,
-          ...(retryable === undefined ? {} : { retryable }),
-        });
-      const protocol = (msg: string, cause?: unknown) => fail(err('PROTOCOL_ERROR', msg, cause));
-      const onAbort = () => fail(err('ABORTED', 'request aborted by the caller'));
-      signal?.addEventListener('abort', onAbort, { once: true });
-
-      const nextPiece = async (want: number): Promise<Buffer | null> => {
-        // never send more than the declared length, whatever the stream holds
-        const n =
-          p.contentLength === null ? want : Math.min(want, p.contentLength - bufferedTotal());
-        if (n <= 0) return null;
-        if (Buffer.isBuffer(p.body)) {
-          if (bufOffset >= p.body.length) return null;
-          const piece = p.body.subarray(bufOffset, bufOffset + n);
-          bufOffset += piece.length;
-          return piece;
-        }
-        if (source) return source.next(n);
-        return null;
-      };
-
-      const answerGets = async () => {
-        if (answering) return;
-        answering = true;
-        conn.suspendTimer(true);
-        try {
-          while (pendingGets.length > 0 && !done) {
-            const asked = pendingGets[0]!;
-            const n = asked === 0 || asked > max ? max : asked;
-            let piece: Buffer | null = null;
-            if (!bodyFinished) {
-              try {
-                piece = await nextPiece(n);
-              } catch (e) {
-                fail(err('BODY_ERROR', `request body failed: ${(e as Error).message}`, e));
-                return;
-              }
-              if (done) return;
-            } else if (++extraEmpty > 2) {
-              protocol('GET_BODY_CHUNK repeated after the end of the request body');
-              return;
-            }
-            pendingGets.shift();
-            beyondFirst = true;
-            if (piece === null || piece.length === 0) {
-              if (
-                !bodyFinished &&
-                p.contentLength !== null &&
-                bufferedTotal() !== p.contentLength
-              ) {
-                fail(
-                  err(
-                    'BODY_ERROR',
-                    `request body ended after ${bufferedTotal()} of ${p.contentLength} bytes`,
-                  ),
-                );
-                return;
-              }
-              bodyFinished = true;
-              conn.write([EMPTY_BODY_PACKET]);
-            } else conn.write([requestBodyHeader(piece.length), piece]);
-          }
-        } finally {
-          answering = false;
-          if (!done) conn.suspendTimer(false);
-        }
-      };
-      const bufferedTotal = () => (Buffer.isBuffer(p.body) ? bufOffset : (source?.taken ?? 0));
-
-      const finish = (reuse: boolean) => {
-        const clean = reuse && pendingGets.length === 0 && !answering && conn.decoder.idle;
-        cleanup();
-        conn.served++;
-        if (clean) this.release(conn);
-        else {
-          conn.use(null);
-          conn.destroy();
-        }
-        body?.push(null);
-      };
-
-      conn.use({
-        events: (events) => {
-          for (let i = 0; i < events.length; i++) {
-            if (done) return;
-            const e = events[i]!;
-            responseStarted = true;
-            switch (e.type) {
-              case 'send-headers': {
-                if (headersSeen) return protocol('a second SEND_HEADERS');
-                headersSeen = true;
-                const r = e.response;
-                if (r.status === 204 || r.status === 304 || (r.status >= 100 && r.status < 200))
-                  noBody = true;
-                body = new Readable({
-                  // a few packets' worth: fewer pause/resume turns of the socket
-                  highWaterMark: 4 * this.packetSize,
-                  read: () => conn.resume(),
-                  destroy: (error, cb) => {
-                    if (!done) fail(err('ABORTED', 'response body destroyed before its end'));
-                    cb(error);
-                  },
-                });
-                // a failure can come before the caller attached a reader; it is kept in
-                // body.errored and thrown by any read, pipe or async iteration
-                body.on('error', () => undefined);
-                resolve({
-                  status: r.status,
-                  statusMessage: reasonPhrase(r.status, r.reason),
-                  rawHeaders: r.headers,
-                  headers: headerObject(r.headers),
-                  body,
-                });
-                break;
-              }
-              case 'body-chunk':
-                if (!headersSeen) return protocol('SEND_BODY_CHUNK before SEND_HEADERS');
-                if (!noBody && body !== null && !body.push(e.data)) conn.pause();
-                break;
-              case 'flush':
-                break;
-              case 'get-body-chunk':
-                pendingGets.push(e.requestedLength);
-                void answerGets();
-                break;
-              case 'end-response':
-                if (!headersSeen) return protocol('END_RESPONSE without SEND_HEADERS');
-                if (i !== events.length - 1) {
-                  // bytes after END_RESPONSE: the stream is out of sync, never reuse
-                  finish(false);
-                  return;
-                }
-                finish(e.reuse);
-                return;
-              case 'cpong':
-                return protocol('CPONG during a request');
-            }
-          }
-        },
-        protocolError: (e) => protocol(e.message, e),
-        closed: () => {
-          if (done) return;
-          // a pooled connection the backend had closed: nothing was processed
-          const stale = reused && !responseStarted && !beyondFirst;
-          fail(
-            err(
-              'CONNECTION_CLOSED',
-              headersSeen
-                ? 'backend closed the connection mid-response'
-                : 'backend closed the connection before answering',
-              undefined,
-              !requestSent || stale,
-            ),
-          );
-        },
-      });
-      conn.arm(replyTimeout, () =>
-        fail(err('REPLY_TIMEOUT', `no packet from the backend for ${replyTimeout} ms`)),
-      );
-
-      const send = async () => {
-        if (p.contentLength !== null && p.contentLength > 0) {
-          // exactly one unsolicited body packet right after the Forward Request
-          if (Buffer.isBuffer(p.body)) {
-            const first = p.body.subarray(0, max);
-            bufOffset = first.length;
-            requestSent = true;
-            conn.write([p.packet, requestBodyHeader(first.length), first]);
-            return;
-          }
-          requestSent = true;
-          conn.write([p.packet]);
-          conn.suspendTimer(true);
-          let first: Buffer | null;
-          try {
-            first = await nextPiece(max);
-          } catch (e) {
-            fail(err('BODY_ERROR', `request body failed: ${(e as Error).message}`, e));
-            return;
-          }
-          if (done) return;
-          conn.suspendTimer(false);
-          if (first === null) {
-            fail(
-              err('BODY_ERROR', `request body ended before its declared ${p.contentLength} bytes`),
-            );
-            return;
-          }
-          conn.write([requestBodyHeader(first.length), first]);
-          return;
-        }
-        requestSent = true;
-        conn.write([p.packet]);
-      };
-      void send();
-    });
+/** Request headers of {@link AjpClient.request} as one flat list, `undefined` values dropped. */
+function flatHeaders(input: AjpHeadersInput | undefined): string[] {
+  const out: string[] = [];
+  if (input === undefined) return out;
+  if (Array.isArray(input)) {
+    for (const [n, v] of input) out.push(n, v);
+    return out;
   }
+  for (const name of Object.keys(input)) {
+    const value = input[name];
+    if (value === undefined) continue;
+    if (Array.isArray(value)) for (const v of value) out.push(name, v);
+    else out.push(name, value);
+  }
+  return out;
 }
 
 function headerObject(raw: AjpHeader[]): Record<string, string | string[]> {

@@ -1,36 +1,53 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { CPING_PACKET } from '../control-messages.js';
-import { ResponseDecoder, type ResponseEvent } from '../response-decoder.js';
+import { AjpProtocolError } from '../errors.js';
+import { ResponseParser, type ResponseSink } from './response-parser.js';
 import { AjpRequestError } from './request-error.js';
 
-/** What a connection's current user is told. @internal */
-export interface ConnectionHandler {
-  /** Decoded events, in order. */
-  events(events: ResponseEvent[]): void;
+/** What a connection's current user is told: decoded messages, then these. @internal */
+export interface ConnectionHandler extends ResponseSink {
   /** A protocol error from the decoder (the connection is destroyed right after). */
   protocolError(err: Error): void;
   /** The socket closed. */
   closed(): void;
+  /** No byte for the armed reply time while a reply was due. */
+  timedOut(): void;
 }
 
 /**
- * One AJP connection to a backend: a socket, a streaming {@link ResponseDecoder}, a reply timer
- * that runs only while a reply is due and the socket is not paused for backpressure, and a CPING
- * helper. It is idle (no handler: any byte that arrives is junk and the connection is destroyed),
- * or used by exactly one exchange.
+ * One AJP connection to a backend: a socket, a streaming {@link ResponseParser} that hands each
+ * message to the current user, a reply timer that counts only while a reply is due and the socket
+ * is not paused for backpressure, and a CPING helper. It is idle (no handler: any byte that arrives
+ * is junk and the connection is destroyed), or used by exactly one exchange.
+ *
+ * The reply timer is one Node timer per connection, created once and left running: arming,
+ * disarming and every received byte only note the time, and the timer, when it fires, either
+ * reports the timeout or sleeps again for what is left. A busy connection thus costs no timer
+ * operation per request or per packet.
  * @internal
  */
 export class AjpConnection {
-  readonly decoder: ResponseDecoder;
+  readonly decoder: ResponseParser;
   /** Requests completed on this connection. */
   served = 0;
-  /** Time (ms, from the pool's clock) when it last became idle. */
+  /** Time (ms, `Date.now()`) when it last became idle. */
   idleSince = 0;
+  /** Time of its last idle event (going idle, or an idle CPING). */
+  idleEventAt = 0;
+  /** Whether it sits in the pool's idle list. */
+  pooled = false;
+  /** The pool's idle timer of this connection, reused (see {@link AjpConnection.idleTimerLive}). */
+  idleTimer: NodeJS.Timeout | null = null;
+  /** Whether {@link AjpConnection.idleTimer} is scheduled. */
+  idleTimerLive = false;
   closed = false;
   private handler: ConnectionHandler | null = null;
   private replyMs = 0;
-  private onReplyTimeout: (() => void) | null = null;
+  private armed = false;
+  private lastActivity = 0;
   private timer: NodeJS.Timeout | null = null;
+  private timerMs = 0;
+  private timerLive = false;
   private paused = false;
   private timerSuspended = false;
   private readonly closeListeners: (() => void)[] = [];
@@ -40,7 +57,7 @@ export class AjpConnection {
     packetSize: number,
     strict: boolean,
   ) {
-    this.decoder = new ResponseDecoder({ packetSize, strict });
+    this.decoder = new ResponseParser({ packetSize, strict });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', () => this.destroy());
@@ -86,11 +103,16 @@ export class AjpConnection {
     });
   }
 
-  /** Attaches the exchange that uses the connection now (null = idle). */
+  /**
+   * Attaches the exchange that uses the connection now (null = idle). Whatever is left of the
+   * socket read being decoded is not given to the new user.
+   */
   use(handler: ConnectionHandler | null): void {
     this.handler = handler;
+    this.decoder.sink = handler;
+    this.decoder.stop();
     if (handler === null) {
-      this.disarm();
+      this.armed = false;
       this.timerSuspended = false;
       // the previous user may have paused reading for backpressure; an idle connection must
       // read so that a close or junk from the backend is noticed
@@ -109,6 +131,11 @@ export class AjpConnection {
     else this.closeListeners.push(cb);
   }
 
+  /** Writes one buffer. */
+  write1(buffer: Buffer): void {
+    if (!this.closed) this.socket.write(buffer);
+  }
+
   /** Writes bytes (one system call for several buffers). */
   write(buffers: Buffer[]): void {
     if (this.closed) return;
@@ -121,23 +148,26 @@ export class AjpConnection {
     this.socket.uncork();
   }
 
-  /** Arms the reply timer: `cb` runs when no byte arrives for `ms` while a reply is due. */
-  arm(ms: number, cb: () => void): void {
+  /** Arms the reply timer: the handler's `timedOut` runs when no byte arrives for `ms` while a reply is due. */
+  arm(ms: number): void {
     this.replyMs = ms;
-    this.onReplyTimeout = cb;
-    this.restartTimer();
+    this.armed = true;
+    this.lastActivity = Date.now();
+    this.ensureTimer();
   }
 
   /** Disarms the reply timer. */
   disarm(): void {
-    this.onReplyTimeout = null;
-    this.clearTimer();
+    this.armed = false;
   }
 
   /** Suspends the reply timer while the backend waits for us (e.g. for request body data). */
   suspendTimer(suspended: boolean): void {
     this.timerSuspended = suspended;
-    this.restartTimer();
+    if (!suspended) {
+      this.lastActivity = Date.now();
+      this.ensureTimer();
+    }
   }
 
   /** Stops reading from the socket (backpressure from the response body consumer). */
@@ -145,7 +175,6 @@ export class AjpConnection {
     if (this.paused) return;
     this.paused = true;
     this.socket.pause();
-    this.clearTimer();
   }
 
   /** Resumes reading. */
@@ -153,27 +182,49 @@ export class AjpConnection {
     if (!this.paused) return;
     this.paused = false;
     this.socket.resume();
-    this.restartTimer();
+    if (this.armed) {
+      this.lastActivity = Date.now();
+      this.ensureTimer();
+    }
   }
 
-  private clearTimer(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+  private counting(): boolean {
+    return this.armed && !this.paused && !this.timerSuspended && !this.closed && this.replyMs > 0;
   }
 
-  private restartTimer(): void {
-    this.clearTimer();
-    if (
-      this.onReplyTimeout === null ||
-      this.paused ||
-      this.timerSuspended ||
-      this.closed ||
-      this.replyMs <= 0
-    )
+  /** Makes sure the timer fires no later than `lastActivity + replyMs` while counting. */
+  private ensureTimer(): void {
+    if (!this.counting()) return;
+    if (this.timerLive) {
+      if (this.timerMs <= this.replyMs) return; // fires early enough; it re-checks then
+      clearTimeout(this.timer!);
+      this.timer = null;
+    }
+    this.schedule(this.replyMs);
+  }
+
+  private schedule(ms: number): void {
+    this.timerLive = true;
+    if (this.timer !== null && this.timerMs === ms) {
+      this.timer.refresh();
       return;
-    const cb = this.onReplyTimeout;
-    this.timer = setTimeout(cb, this.replyMs);
+    }
+    this.timerMs = ms;
+    this.timer = setTimeout(this.onTimer, ms);
+    // a reply is due only while the socket reads, which keeps the process alive by itself
+    this.timer.unref();
   }
+
+  private readonly onTimer = (): void => {
+    this.timerLive = false;
+    if (!this.counting()) return;
+    const left = this.lastActivity + this.replyMs - Date.now();
+    if (left > 0) {
+      this.schedule(left);
+      return;
+    }
+    this.handler?.timedOut();
+  };
 
   /**
    * Sends CPING and waits for CPONG. Any other packet, a timeout or a close destroys the
@@ -186,48 +237,63 @@ export class AjpConnection {
         this.destroy();
         reject(new AjpRequestError('CPING_FAILED', why, { requestSent: false }));
       };
+      const other = (what: string) => () => fail(`expected CPONG, got ${what}`);
       this.use({
-        events: (events) => {
-          if (events.length === 1 && events[0]!.type === 'cpong' && this.decoder.idle) {
+        headers: other('send-headers'),
+        body: other('body-chunk'),
+        flush: other('flush'),
+        end: other('end-response'),
+        getBody: other('get-body-chunk'),
+        cpong: (trailing) => {
+          if (trailing) fail('expected CPONG, got more bytes after it');
+          else {
             this.use(null);
             resolve();
-          } else if (events.length > 0)
-            fail(`expected CPONG, got ${events.map((e) => e.type).join(', ')}`);
+          }
         },
         protocolError: (err) => fail(`expected CPONG: ${err.message}`),
         closed: () => fail('connection closed while waiting for CPONG'),
+        timedOut: () => fail(`no CPONG within ${timeoutMs} ms`),
       });
-      this.arm(timeoutMs, () => fail(`no CPONG within ${timeoutMs} ms`));
-      this.write([CPING_PACKET]);
+      this.arm(timeoutMs);
+      this.write1(CPING_PACKET);
     });
   }
 
   private onData(chunk: Buffer): void {
-    this.restartTimer();
     const h = this.handler;
     if (h === null) {
       // idle: a readable idle connection holds EOF or junk (a stale packet); discard it
       this.destroy();
       return;
     }
-    let events: ResponseEvent[];
+    if (this.armed) this.lastActivity = Date.now();
     try {
-      events = this.decoder.push(chunk);
+      this.decoder.feed(chunk);
     } catch (err) {
+      if (!(err instanceof AjpProtocolError)) {
+        // a user callback threw: the stream is in an unknown state
+        this.destroy();
+        throw err;
+      }
+      const cur = this.handler;
       this.handler = null;
-      h.protocolError(err as Error);
+      this.decoder.sink = null;
+      cur?.protocolError(err);
       this.destroy();
-      return;
     }
-    if (events.length > 0) h.events(events);
   }
 
   private onClose(): void {
     if (this.closed) return;
     this.closed = true;
-    this.clearTimer();
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timerLive = false;
+    if (this.idleTimer !== null) clearTimeout(this.idleTimer);
+    this.idleTimerLive = false;
     const h = this.handler;
     this.handler = null;
+    this.decoder.sink = null;
     h?.closed();
     for (const cb of this.closeListeners.splice(0)) cb();
   }
