@@ -5,6 +5,21 @@ const SLOTS = 512;
 const MAX_CACHED = 32;
 
 /**
+ * The internalized copy of `s` (the one V8 keeps for property names): a flat string of its own,
+ * so reading its characters is direct, comparing it with another internalized string is one
+ * pointer comparison, and storing a property under it needs no string-table lookup. A slice of
+ * a message's text would instead be a view that keeps the whole message alive and is slower to
+ * read. A computed key in a literal is always an own property, `__proto__` included.
+ *
+ * @param s - the text
+ */
+export function internalized(s: string): string {
+  const holder = { [s]: 0 };
+  for (const key in holder) return key;
+  return s;
+}
+
+/**
  * A small content-addressed cache of short ASCII property names, so a decoder that builds objects
  * (attribute names, object keys) reuses the string it made the last time it met the same bytes.
  * A reused string is already internalized by V8, so storing a property under it takes the fast
@@ -42,7 +57,7 @@ export class KeyCache {
       while (j < len && cached.charCodeAt(j) === buf[start + j]) j++;
       if (j === len) return cached;
     }
-    const s = text.slice(start, end);
+    const s = internalized(text.slice(start, end));
     this.#slots[slot] = s;
     return s;
   }

@@ -1,3 +1,5 @@
+import type { Buffer } from 'node:buffer';
+import { sameAscii } from './key-cache.js';
 import { setOwn } from './path.js';
 
 /** Most shapes remembered; a new one replaces the oldest. */
@@ -73,6 +75,32 @@ export class ObjectShapes {
     for (let i = 0; i < shapes.length; i++) {
       const shape = shapes[i];
       if (shape.names[0] === first && shape.make !== undefined) return shape.names;
+    }
+    return undefined;
+  }
+
+  /**
+   * Like {@link ObjectShapes.compiledStartingWith}, for a first name given as its ASCII bytes.
+   *
+   * @param buf - the input
+   * @param start - where the first name starts
+   * @param end - where it ends
+   */
+  compiledStartingWithBytes(
+    buf: Buffer,
+    start: number,
+    end: number,
+  ): readonly string[] | undefined {
+    const shapes = this.#shapes;
+    for (let i = 0; i < shapes.length; i++) {
+      const shape = shapes[i];
+      if (
+        shape.make !== undefined &&
+        shape.names.length > 0 &&
+        sameAscii(shape.names[0], buf, start, end)
+      ) {
+        return shape.names;
+      }
     }
     return undefined;
   }

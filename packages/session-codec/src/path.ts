@@ -8,10 +8,14 @@ const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
  * `prefs["dark mode"]`, `order.total<Money>.amount`. The first segment is the attribute name, written as is.
  *
  * @param segments - attribute name first, then keys and indexes
+ * @param length - how many of the segments make the path (all by default)
  */
-export function formatPath(segments: readonly PathSegment[]): string {
+export function formatPath(
+  segments: readonly PathSegment[],
+  length: number = segments.length,
+): string {
   let out = '';
-  for (let i = 0; i < segments.length; i++) {
+  for (let i = 0; i < length; i++) {
     const s = segments[i];
     if (typeof s === 'number') out += `[${s}]`;
     else if (typeof s === 'object') out += `<${s.type}>`;

@@ -43,7 +43,13 @@ export class ValueDecoder {
   #buf: Buffer = EMPTY_BUFFER;
   #pos = 0;
   #base = 0;
-  #path: PathSegment[] = [];
+  /**
+   * The path of the value being read is `#path[0, #pathLength)`: set by index, never pushed and
+   * popped (V8 shrinks an array's storage on pop, so a push/pop pair per nested value would
+   * allocate every time).
+   */
+  #path: PathSegment[] = [''];
+  #pathLength = 1;
   /** Latin-1 text of #buf from offset 0 (one char per byte), when decoding a range of a message. */
   #text: string | undefined;
   /** 32-bit words over #buf's memory, made on the first long string of a range decode. */
@@ -84,7 +90,8 @@ export class ValueDecoder {
       : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.#pos = 0;
     this.#base = baseOffset;
-    this.#path = [name];
+    this.#path[0] = name;
+    this.#pathLength = 1;
     if (bytes[0] === TAG_LATIN1 || bytes[0] === TAG_STRING) {
       // The common case of a top-level string, without the general dispatch.
       const fast = this.#topLevelString(bytes.byteLength);
@@ -115,8 +122,6 @@ export class ValueDecoder {
     this.#buf = buf;
     this.#text = text;
     this.#base = 0;
-    // decodeRange resets the path's length; the array is reused from message to message.
-    if (this.#path.length === 0) this.#path = [''];
   }
 
   /** Ends a {@link ValueDecoder.beginMessage}, dropping every reference to the message. */
@@ -150,10 +155,8 @@ export class ValueDecoder {
       if (at > 0 && at + len === end) return (this.#text as string).slice(at, end);
     }
     this.#pos = start;
-    // One path array for the whole message (an error may have left it longer).
-    const path = this.#path;
-    if (path.length !== 1) path.length = 1;
-    path[0] = name;
+    this.#path[0] = name;
+    this.#pathLength = 1;
     return this.#value(end, 0);
   }
 
@@ -213,7 +216,7 @@ export class ValueDecoder {
 
   #malformed(problem: string, expected: string, at = this.#pos): never {
     throw new SessionCodecError('MALFORMED', problem, {
-      path: formatPath(this.#path),
+      path: formatPath(this.#path, this.#pathLength),
       offset: this.#base + at,
       expected,
     });
@@ -447,7 +450,7 @@ export class ValueDecoder {
         'LIMIT_EXCEEDED',
         `nesting deeper than ${this.#limits.maxDepth} levels`,
         {
-          path: formatPath(this.#path),
+          path: formatPath(this.#path, this.#pathLength),
           offset: this.#base + this.#pos,
         },
       );
@@ -459,7 +462,7 @@ export class ValueDecoder {
       'LIMIT_EXCEEDED',
       `${what} has more than ${this.#limits.maxItems} items`,
       {
-        path: formatPath(this.#path),
+        path: formatPath(this.#path, this.#pathLength),
         offset: this.#base + this.#pos,
       },
     );
@@ -476,15 +479,91 @@ export class ValueDecoder {
       this.#pos++;
       if (out.length === max) this.#tooMany('list');
       const itemEnd = this.#length(end);
-      path.push(out.length);
+      path[depth + 1] = out.length;
+      this.#pathLength = depth + 2;
       out.push(this.#value(itemEnd, depth + 1));
-      path.pop();
+      this.#pathLength = depth + 1;
     }
     return out;
   }
 
+  /**
+   * An object written as the encoder writes it (every length below 128) whose keys are, one by
+   * one, those of a compiled shape (checked sorted and unique when it was first built), with
+   * values of simple kinds read inline; undefined, with the position unchanged, for anything else
+   * (then read by the general code, which reports any error).
+   */
+  #knownStruct(end: number, depth: number): Record<string, unknown> | undefined {
+    const buf = this.#buf;
+    const text = this.#text as string;
+    const start = this.#pos;
+    if (start >= end || buf[start] !== TAG_FIRST_LEN || buf[start + 2] !== TAG_FIRST_LEN) {
+      return undefined;
+    }
+    const firstLen = buf[start + 3];
+    if (firstLen >= 0x80) return undefined;
+    const names = valueShapes.compiledStartingWithBytes(buf, start + 4, start + 4 + firstLen);
+    if (names === undefined || names.length > this.#limits.maxItems) return undefined;
+    const maxNameBytes = this.#limits.maxNameBytes;
+    const values: unknown[] = [];
+    const path = this.#path;
+    let p = start;
+    for (let i = 0; i < names.length; i++) {
+      // Field: 0x0a fieldLen 0x0a nameLen name 0x12 valueLen value
+      const fieldLen = buf[p + 1];
+      const nameLen = buf[p + 3];
+      const fieldEnd = p + 2 + fieldLen;
+      const name = names[i];
+      if (
+        buf[p] !== TAG_FIRST_LEN ||
+        fieldLen >= 0x80 ||
+        fieldEnd > end ||
+        buf[p + 2] !== TAG_FIRST_LEN ||
+        nameLen >= 0x80 ||
+        nameLen > maxNameBytes ||
+        !sameAscii(name, buf, p + 4, p + 4 + nameLen)
+      ) {
+        this.#pos = start;
+        return undefined;
+      }
+      const v = p + 4 + nameLen; // the Field.value tag
+      const valueLen = buf[v + 1];
+      if (buf[v] !== TAG_SECOND_LEN || valueLen >= 0x80 || v + 2 + valueLen !== fieldEnd) {
+        this.#pos = start;
+        return undefined;
+      }
+      const tag = buf[v + 2];
+      const b = buf[v + 3];
+      if (tag === TAG_LATIN1 && b < 0x80 && v + 4 + b === fieldEnd) {
+        values.push(text.slice(v + 4, fieldEnd));
+      } else if (tag === TAG_BOOL && valueLen === 2 && b < 2) {
+        values.push(b === 1);
+      } else if (valueLen === 0) {
+        this.#pos = start;
+        return undefined;
+      } else {
+        this.#pos = v + 2;
+        path[depth + 1] = name;
+        this.#pathLength = depth + 2;
+        values.push(this.#value(fieldEnd, depth + 1));
+        this.#pathLength = depth + 1;
+      }
+      p = fieldEnd;
+    }
+    if (p !== end) {
+      this.#pos = start;
+      return undefined;
+    }
+    this.#pos = end;
+    return valueShapes.make(names, values);
+  }
+
   #struct(end: number, depth: number): Record<string, unknown> {
     this.#enter(depth);
+    if (this.#text !== undefined) {
+      const known = this.#knownStruct(end, depth);
+      if (known !== undefined) return known;
+    }
     // In a message (beginMessage), keys and values are collected and the object is made by
     // ObjectShapes, fast for keys met again; otherwise it is filled property by property.
     const shaped = this.#text !== undefined;
@@ -569,9 +648,10 @@ export class ValueDecoder {
         value = buf[p + 1] === 1;
         this.#pos = valueEnd;
       } else {
-        path.push(name);
+        path[depth + 1] = name;
+        this.#pathLength = depth + 2;
         value = this.#value(valueEnd, depth + 1);
-        path.pop();
+        this.#pathLength = depth + 1;
       }
       if (shaped) values.push(value);
       else setOwn(out, name, value);
@@ -594,7 +674,7 @@ export class ValueDecoder {
     const codec = this.#types.forName(typeName);
     if (codec === undefined) {
       throw new SessionCodecError('UNKNOWN_TYPE', `no type codec registered for "${typeName}"`, {
-        path: formatPath(this.#path),
+        path: formatPath(this.#path, this.#pathLength),
         offset: this.#base + typeAt,
         expected: 'a registered type name',
       });
@@ -606,9 +686,10 @@ export class ValueDecoder {
     const valueEnd = this.#length(end);
     if (valueEnd !== end)
       this.#malformed('Custom length mismatch', 'Custom.value to end the Custom');
-    this.#path.push({ type: typeName });
+    this.#path[depth + 1] = { type: typeName };
+    this.#pathLength = depth + 2;
     const plain = this.#value(valueEnd, depth + 1);
-    this.#path.pop();
+    this.#pathLength = depth + 1;
     try {
       return codec.decode(plain);
     } catch (cause) {
@@ -616,7 +697,7 @@ export class ValueDecoder {
         'CUSTOM_CODEC_FAILED',
         `type codec ${typeName} failed to decode`,
         {
-          path: formatPath(this.#path),
+          path: formatPath(this.#path, this.#pathLength),
           offset: this.#base + typeAt,
           cause,
         },
