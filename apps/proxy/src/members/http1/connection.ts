@@ -303,11 +303,12 @@ export class Http1Connection implements ResponseSink, RequestCarrier {
     this.paused = false;
     const p = this.parser;
     let keep = p.keepAlive && !leftover && this.sent && !this.closeAfter;
-    if (keep && p.keepAliveTimeout >= 0) {
-      // Leave a second of margin before the member's own idle timeout.
-      this.idleTimeout = Math.min(this.owner.keepAliveTimeout, p.keepAliveTimeout - 1000);
-      keep = this.idleTimeout > 0;
-    }
+    // A member's own `Keep-Alive: timeout=` shortens ours, with a second of margin.
+    this.idleTimeout =
+      p.keepAliveTimeout >= 0
+        ? Math.min(this.owner.keepAliveTimeout, p.keepAliveTimeout - 1000)
+        : this.owner.keepAliveTimeout;
+    if (this.idleTimeout <= 0) keep = false;
     if (!keep || this.state === ConnState.Closed) {
       this.destroy();
       return;
