@@ -1,4 +1,4 @@
-import type { Buffer } from 'node:buffer';
+import { Buffer } from 'node:buffer';
 
 const SLOTS = 512;
 /** Longer names are not cached (they are rare as keys, and hashing them costs more). */
@@ -78,3 +78,41 @@ export function sameAscii(s: string, buf: Buffer, start: number, end: number): b
 
 /** The cache shared by the decoders of this package. */
 export const sharedKeyCache: KeyCache = new KeyCache();
+
+/**
+ * True when `bytes` are exactly `buf[start, end)`. Comparing two byte arrays is about twice as
+ * fast as comparing a string's characters with bytes, so names met again keep their bytes.
+ *
+ * @param bytes - the encoded name, from {@link nameBytes}
+ * @param buf - the input
+ * @param start - where the name starts
+ * @param end - where it ends
+ */
+export function sameBytes(bytes: Uint8Array, buf: Buffer, start: number, end: number): boolean {
+  const n = bytes.length;
+  if (n !== end - start) return false;
+  for (let j = 0; j < n; j++) if (bytes[j] !== buf[start + j]) return false;
+  return true;
+}
+
+/**
+ * The UTF-8 bytes of a name, for {@link sameBytes}.
+ *
+ * @param name - the name
+ */
+export function nameBytes(name: string): Uint8Array {
+  return new Uint8Array(Buffer.from(name, 'utf8'));
+}
+
+/**
+ * A copy of `buf[start, end)`, the bytes of a name just read, for {@link sameBytes}.
+ *
+ * @param buf - the input
+ * @param start - where the name starts
+ * @param end - where it ends
+ */
+export function copyBytes(buf: Buffer, start: number, end: number): Uint8Array {
+  const out = new Uint8Array(end - start);
+  for (let i = start; i < end; i++) out[i - start] = buf[i];
+  return out;
+}

@@ -1,5 +1,5 @@
 import type { Buffer } from 'node:buffer';
-import { sameAscii } from './key-cache.js';
+import { nameBytes, sameBytes } from './key-cache.js';
 import { setOwn } from './path.js';
 
 /** Most shapes remembered; a new one replaces the oldest. */
@@ -12,8 +12,11 @@ const MAX_NAMES = 128;
 /** False once code generation turned out to be disallowed in this process. */
 let compiling = true;
 
-interface Shape {
+/** A list of names seen, with their UTF-8 bytes once it is compiled. */
+export interface Shape {
   readonly names: readonly string[];
+  /** The UTF-8 bytes of each name, once the shape has a factory. */
+  bytes: readonly Uint8Array[] | undefined;
   seen: number;
   make: ((values: readonly unknown[]) => Record<string, unknown>) | undefined;
 }
@@ -51,6 +54,7 @@ export class ObjectShapes {
       const body = names.map((name, i) => `${JSON.stringify(name)}: v[${i}]`).join(',\n');
       try {
         shape.make = new Function('v', `'use strict';\nreturn {\n${body}\n};`) as Shape['make'];
+        shape.bytes = names.map(nameBytes);
         return shape.make!(values);
       } catch {
         // Code generation is disallowed (--disallow-code-generation-from-strings, a CSP-like
@@ -80,26 +84,21 @@ export class ObjectShapes {
   }
 
   /**
-   * Like {@link ObjectShapes.compiledStartingWith}, for a first name given as its ASCII bytes.
+   * A remembered shape that has a factory and whose first name is the bytes `buf[start, end)`,
+   * or undefined: a decoder compares the keys it reads with its `bytes`, and when all match
+   * calls {@link ObjectShapes.make} with its `names`.
    *
    * @param buf - the input
    * @param start - where the first name starts
    * @param end - where it ends
    */
-  compiledStartingWithBytes(
-    buf: Buffer,
-    start: number,
-    end: number,
-  ): readonly string[] | undefined {
+  compiledStartingWithBytes(buf: Buffer, start: number, end: number): Shape | undefined {
     const shapes = this.#shapes;
     for (let i = 0; i < shapes.length; i++) {
       const shape = shapes[i];
-      if (
-        shape.make !== undefined &&
-        shape.names.length > 0 &&
-        sameAscii(shape.names[0], buf, start, end)
-      ) {
-        return shape.names;
+      const bytes = shape.bytes;
+      if (bytes !== undefined && bytes.length > 0 && sameBytes(bytes[0], buf, start, end)) {
+        return shape;
       }
     }
     return undefined;
@@ -130,7 +129,7 @@ export class ObjectShapes {
       while (i < n && known[i] === names[i]) i++;
       if (i === n) return shape;
     }
-    const shape: Shape = { names: names.slice(), seen: 0, make: undefined };
+    const shape: Shape = { names: names.slice(), bytes: undefined, seen: 0, make: undefined };
     this.#shapes[this.#next] = shape;
     this.#next = (this.#next + 1) % SLOTS;
     return shape;

@@ -1,7 +1,7 @@
 import { Buffer, isUtf8 } from 'node:buffer';
 import { SessionCodecError } from './errors.js';
 import { asciiSlice, utf8Slice } from './fast-buffer.js';
-import { sameAscii, sharedKeyCache } from './key-cache.js';
+import { copyBytes, sameBytes, sharedKeyCache } from './key-cache.js';
 import { sessionShapes } from './object-shapes.js';
 import type { Principal, Session } from './session.js';
 import { INITIAL_VERSION, type Version } from './version.js';
@@ -54,6 +54,8 @@ function decoderFor(codec: ValueCodec): ValueDecoder {
  * (no hashing, and the string is the one already used as a property key).
  */
 let lastNames: readonly string[] = [];
+/** The UTF-8 bytes of each of {@link lastNames}. */
+let lastNameBytes: readonly Uint8Array[] = [];
 /** True when {@link lastNames} is in strictly increasing order. */
 let lastNamesSorted = true;
 
@@ -218,6 +220,7 @@ class SessionReader {
     const end = buf.byteLength;
     const limits = this.#codec.limits;
     const names: string[] = [];
+    const bytesOfNames: Uint8Array[] = [];
     const decoded: unknown[] = [];
     let seen: Set<string> | undefined;
     let format = 0;
@@ -256,7 +259,8 @@ class SessionReader {
         if (attrEnd > end || buf[q] !== 0x0a || nameLen >= 0x80 || nameLen > maxNameBytes) break;
         const name = lastNames[count];
         const nameEnd = q + 2 + nameLen;
-        if (!sameAscii(name, buf, q + 2, nameEnd) || buf[nameEnd] !== 0x12) break;
+        const known = lastNameBytes[count];
+        if (!sameBytes(known, buf, q + 2, nameEnd) || buf[nameEnd] !== 0x12) break;
         let r = nameEnd + 1;
         let valueLen = buf[r++];
         if (valueLen >= 0x80) {
@@ -272,6 +276,7 @@ class SessionReader {
           decoded.push(decoder.decodeRange(r, attrEnd, name));
         }
         names.push(name);
+        bytesOfNames.push(known);
         previous = name;
         count++;
         p = attrEnd;
@@ -386,11 +391,13 @@ class SessionReader {
           }
           this.#pos = nameStart;
           const guess = lastNames[count];
-          const name =
-            guess !== undefined && sameAscii(guess, buf, nameStart, nameEnd)
-              ? guess
-              : (sharedKeyCache.get(buf, nameStart, nameEnd, this.#text) ??
-                this.#string(nameEnd, 'attribute name'));
+          const guessBytes = lastNameBytes[count];
+          const same = guess !== undefined && sameBytes(guessBytes, buf, nameStart, nameEnd);
+          const name = same
+            ? guess
+            : (sharedKeyCache.get(buf, nameStart, nameEnd, this.#text) ??
+              this.#string(nameEnd, 'attribute name'));
+          bytesOfNames.push(same ? guessBytes : copyBytes(buf, nameStart, nameEnd));
           if (matched && name === guess) {
             // The same names as the last session so far, which were unique: nothing to check.
           } else {
@@ -451,6 +458,7 @@ class SessionReader {
     }
     if (key === '') this.#malformed('Session without a key', 'a non-empty key', 0);
     lastNames = names;
+    lastNameBytes = bytesOfNames;
     lastNamesSorted = matched ? lastNamesSorted || count <= 1 : sorted;
     return {
       key,

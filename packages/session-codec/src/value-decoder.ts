@@ -1,7 +1,7 @@
 import { Buffer, isUtf8 } from 'node:buffer';
 import { SessionCodecError } from './errors.js';
 import { asciiSlice, EMPTY_BUFFER, utf8Slice } from './fast-buffer.js';
-import { sameAscii, sharedKeyCache } from './key-cache.js';
+import { sameAscii, sameBytes, sharedKeyCache } from './key-cache.js';
 import { isLatin1 } from './latin1.js';
 import { valueShapes } from './object-shapes.js';
 import type { Limits } from './limits.js';
@@ -502,8 +502,10 @@ export class ValueDecoder {
     }
     const firstLen = buf[start + 3];
     if (firstLen >= 0x80) return undefined;
-    const names = valueShapes.compiledStartingWithBytes(buf, start + 4, start + 4 + firstLen);
-    if (names === undefined || names.length > this.#limits.maxItems) return undefined;
+    const shape = valueShapes.compiledStartingWithBytes(buf, start + 4, start + 4 + firstLen);
+    if (shape === undefined || shape.names.length > this.#limits.maxItems) return undefined;
+    const names = shape.names;
+    const bytes = shape.bytes as readonly Uint8Array[];
     const maxNameBytes = this.#limits.maxNameBytes;
     const values: unknown[] = [];
     const path = this.#path;
@@ -521,7 +523,7 @@ export class ValueDecoder {
         buf[p + 2] !== TAG_FIRST_LEN ||
         nameLen >= 0x80 ||
         nameLen > maxNameBytes ||
-        !sameAscii(name, buf, p + 4, p + 4 + nameLen)
+        !sameBytes(bytes[i], buf, p + 4, p + 4 + nameLen)
       ) {
         this.#pos = start;
         return undefined;
