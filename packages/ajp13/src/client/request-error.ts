@@ -28,9 +28,9 @@ export type AjpRequestErrorCode =
   | 'CLIENT_CLOSED';
 
 /**
- * An error of {@link AjpClient.request}. `requestSent` tells whether any byte of this request
- * reached the backend connection: when false, nothing was sent and the request can be retried on
- * another backend whatever its method. `retryable` is true when the request may safely be repeated
+ * An error of {@link AjpClient.request} and {@link AjpClient.dispatch}. `requestSent` tells
+ * whether any byte of this request reached the backend connection: when false, nothing was sent
+ * and the request can be retried on another backend whatever its method. `retryable` is true when the request may safely be repeated
  * elsewhere: nothing was sent, or the connection was a pooled one the backend had closed and no
  * response byte and no body beyond the buffered first packet went out.
  */
