@@ -124,6 +124,7 @@ export class ObjectShapes {
     const n = names.length;
     for (const shape of this.#shapes) {
       const known = shape.names;
+      if (known === names) return shape;
       if (known.length !== n) continue;
       let i = 0;
       while (i < n && known[i] === names[i]) i++;

@@ -56,6 +56,11 @@ function decoderFor(codec: ValueCodec): ValueDecoder {
 let lastNames: readonly string[] = [];
 /** The UTF-8 bytes of each of {@link lastNames}. */
 let lastNameBytes: readonly Uint8Array[] = [];
+/**
+ * An array for the decoded values, reused from one session to the next (the object built from
+ * it copies them, and it is emptied after), or undefined while a decode uses it.
+ */
+let spareValues: unknown[] | undefined = [];
 /** True when {@link lastNames} is in strictly increasing order. */
 let lastNamesSorted = true;
 
@@ -219,9 +224,11 @@ class SessionReader {
     const buf = this.#buf;
     const end = buf.byteLength;
     const limits = this.#codec.limits;
-    const names: string[] = [];
-    const bytesOfNames: Uint8Array[] = [];
-    const decoded: unknown[] = [];
+    // While the names are the last session's they are not collected again: lastNames holds them.
+    let names: string[] = [];
+    let bytesOfNames: Uint8Array[] = [];
+    const decoded: unknown[] = spareValues ?? [];
+    spareValues = undefined;
     let seen: Set<string> | undefined;
     let format = 0;
     let key = '';
@@ -270,13 +277,10 @@ class SessionReader {
         }
         if (valueLen === 0 || r + valueLen !== attrEnd || valueLen > maxValueBytes) break;
         const n = buf[r + 1];
-        if (buf[r] === TAG_LATIN1 && n < 0x80 && r + 2 + n === attrEnd) {
-          decoded.push(text.slice(r + 2, attrEnd));
-        } else {
-          decoded.push(decoder.decodeRange(r, attrEnd, name));
-        }
-        names.push(name);
-        bytesOfNames.push(known);
+        decoded[count] =
+          buf[r] === TAG_LATIN1 && n < 0x80 && r + 2 + n === attrEnd
+            ? text.slice(r + 2, attrEnd)
+            : decoder.decodeRange(r, attrEnd, name);
         previous = name;
         count++;
         p = attrEnd;
@@ -397,7 +401,6 @@ class SessionReader {
             ? guess
             : (sharedKeyCache.get(buf, nameStart, nameEnd, this.#text) ??
               this.#string(nameEnd, 'attribute name'));
-          bytesOfNames.push(same ? guessBytes : copyBytes(buf, nameStart, nameEnd));
           if (matched && name === guess) {
             // The same names as the last session so far, which were unique: nothing to check.
           } else {
@@ -406,6 +409,8 @@ class SessionReader {
               // session's were (or if there is at most one).
               matched = false;
               sorted = count <= 1 || lastNamesSorted;
+              names = lastNames.slice(0, count);
+              bytesOfNames = lastNameBytes.slice(0, count);
             }
             if (seen === undefined && sorted && previous < name) {
               // Still in the encoder's order, hence unique.
@@ -429,15 +434,17 @@ class SessionReader {
               { path: name, offset: valueStart },
             );
           }
-          names.push(name);
+          if (!matched) {
+            names.push(name);
+            bytesOfNames.push(same ? guessBytes : copyBytes(buf, nameStart, nameEnd));
+          }
           // A Latin-1 string with a one-byte length, the common attribute, is cut here.
-          decoded.push(
+          decoded[count] =
             buf[valueStart] === TAG_LATIN1 &&
-              buf[valueStart + 1] < 0x80 &&
-              valueStart + 2 + buf[valueStart + 1] === valueEnd
+            buf[valueStart + 1] < 0x80 &&
+            valueStart + 2 + buf[valueStart + 1] === valueEnd
               ? this.#text.slice(valueStart + 2, valueEnd)
-              : decoder.decodeRange(valueStart, valueEnd, name),
-          );
+              : decoder.decodeRange(valueStart, valueEnd, name);
           previous = name;
           count++;
           this.#pos = attrEnd;
@@ -457,9 +464,17 @@ class SessionReader {
       });
     }
     if (key === '') this.#malformed('Session without a key', 'a non-empty key', 0);
-    lastNames = names;
-    lastNameBytes = bytesOfNames;
+    if (!matched) {
+      lastNames = names;
+      lastNameBytes = bytesOfNames;
+    } else if (count !== lastNames.length) {
+      lastNames = lastNames.slice(0, count);
+      lastNameBytes = lastNameBytes.slice(0, count);
+    }
     lastNamesSorted = matched ? lastNamesSorted || count <= 1 : sorted;
+    const values = sessionShapes.build(lastNames, decoded);
+    for (let i = 0; i < count; i++) decoded[i] = undefined;
+    spareValues = decoded;
     return {
       key,
       createdAt,
@@ -468,7 +483,7 @@ class SessionReader {
       isNew,
       principal,
       version,
-      values: sessionShapes.build(names, decoded),
+      values,
     };
   }
 
