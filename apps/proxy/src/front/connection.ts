@@ -33,6 +33,8 @@ const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
 const EMPTY = Buffer.alloc(0);
 /** How long a closing connection keeps reading (and dropping) what the client still sends. */
 const LINGER_MS = 2_000;
+/** How long a client may take no bytes of an answer before the connection is cut (nginx `send_timeout`). */
+const SEND_TIMEOUT_MS = 60_000;
 
 const enum Phase {
   /** Waiting for (the rest of) a request head. */
@@ -78,6 +80,10 @@ export class FrontConnection implements RequestConnection, ResponseConnection {
   private readPaused = false;
   private clientEnded = false;
   private requestStarted: number;
+  /** Bytes queued for the client at the last deadline check (-1: not checked yet). */
+  private lastQueued = -1;
+  /** When the queue for the client last shrank. */
+  private stalledSince = 0;
 
   /** Takes over `socket` for `host`. */
   constructor(
@@ -134,6 +140,7 @@ export class FrontConnection implements RequestConnection, ResponseConnection {
 
   private startDeadline(kind: DeadlineKind): void {
     const now = Date.now();
+    this.lastQueued = -1;
     const t = this.host.timeouts;
     this.deadlineKind = kind;
     if (kind === 'headers') {
@@ -375,8 +382,23 @@ export class FrontConnection implements RequestConnection, ResponseConnection {
         }
         break;
       }
-      default:
+      default: {
+        // idle or linger: an answer still leaving for a slow reader is not cut; the wait restarts
+        // after the queue empties. A reader that takes nothing for SEND_TIMEOUT_MS is cut.
+        const queued = this.socket.writableLength;
+        if (queued > 0) {
+          if (queued !== this.lastQueued) {
+            this.lastQueued = queued;
+            this.stalledSince = now;
+          }
+          if (now - this.stalledSince < SEND_TIMEOUT_MS) {
+            this.deadline =
+              now + (this.deadlineKind === 'idle' ? this.host.timeouts.idle : LINGER_MS);
+            return;
+          }
+        }
         this.socket.destroy();
+      }
     }
   }
 
