@@ -540,6 +540,25 @@ export class ValueDecoder {
         values.push(text.slice(v + 4, fieldEnd));
       } else if (tag === TAG_BOOL && valueLen === 2 && b < 2) {
         values.push(b === 1);
+      } else if (tag === TAG_INT && valueLen >= 2 && valueLen <= 5 && buf[fieldEnd - 1] < 0x80) {
+        // An integer of at most 4 varint bytes (|n| < 2^27): every byte but the last has the
+        // high bit, and the last is not 0 unless it is the only one (minimal form).
+        let k = fieldEnd - 1;
+        const last = buf[k];
+        if (last === 0 && k > v + 3) {
+          this.#pos = start;
+          return undefined;
+        }
+        let zz = last;
+        while (--k > v + 2) {
+          const byte = buf[k];
+          if (byte < 0x80) {
+            this.#pos = start;
+            return undefined;
+          }
+          zz = (zz << 7) | (byte & 0x7f);
+        }
+        values.push(zz & 1 ? -((zz + 1) / 2) : zz / 2);
       } else if (valueLen === 0) {
         this.#pos = start;
         return undefined;
