@@ -113,6 +113,11 @@ export class FrontConnection implements RequestConnection, ResponseConnection {
     return this.host.closing;
   }
 
+  /** The current request's body is not read whole yet (or cannot be): the answer closes. */
+  get readingBody(): boolean {
+    return this.phase === Phase.Body || this.phase === Phase.Closing;
+  }
+
   private readonly onData = (chunk: Buffer): void => {
     switch (this.phase) {
       case Phase.Head:

@@ -10,6 +10,8 @@ export interface ResponseConnection {
   destroy(): void;
   /** The proxy is closing: answers end their connections. */
   readonly closing: boolean;
+  /** The request's body is still being read: an answer now ends the connection. */
+  readonly readingBody: boolean;
 }
 
 /** A header field the proxy was asked to send holds a character HTTP forbids (CR, LF, NUL…). */
@@ -94,7 +96,7 @@ export class FrontResponse {
         head += 'Transfer-Encoding: chunked\r\n';
       } else this.close = true;
     }
-    if (this.conn.closing) this.close = true;
+    if (this.conn.closing || this.conn.readingBody) this.close = true;
     if (this.close) head += 'Connection: close\r\n';
     else if (this.versionMinor === 0) head += 'Connection: keep-alive\r\n';
     this.statusCode = status;
