@@ -523,7 +523,7 @@ export class ValueDecoder {
         buf[p + 2] !== TAG_FIRST_LEN ||
         nameLen >= 0x80 ||
         nameLen > maxNameBytes ||
-        !sameBytes(bytes[i], buf, p + 4, p + 4 + nameLen)
+        (i > 0 && !sameBytes(bytes[i], buf, p + 4, p + 4 + nameLen))
       ) {
         this.#pos = start;
         return undefined;
@@ -576,7 +576,8 @@ export class ValueDecoder {
       return undefined;
     }
     this.#pos = end;
-    return valueShapes.make(names, values);
+    // The shape's own factory: still right if a nested object made the cache drop the shape.
+    return (shape.make as (values: readonly unknown[]) => Record<string, unknown>)(values);
   }
 
   #struct(end: number, depth: number): Record<string, unknown> {
