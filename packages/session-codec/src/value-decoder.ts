@@ -55,6 +55,8 @@ export class ValueDecoder {
   /** 32-bit words over #buf's memory, made on the first long string of a range decode. */
   #words: Int32Array | undefined;
   #busy = false;
+  /** Arrays for the values of objects being read, one per depth, emptied after each use. */
+  readonly #spare: unknown[][] = [];
   /** The key met at each position of the last objects decoded (objects repeat their keys). */
   readonly #keyGuess: (string | undefined)[] = new Array<string | undefined>(KEY_GUESSES).fill(
     undefined,
@@ -507,7 +509,8 @@ export class ValueDecoder {
     const names = shape.names;
     const bytes = shape.bytes as readonly Uint8Array[];
     const maxNameBytes = this.#limits.maxNameBytes;
-    const values: unknown[] = [];
+    // The factory copies the values: one array per depth serves every object at that depth.
+    const values = (this.#spare[depth] ??= []);
     const path = this.#path;
     let p = start;
     for (let i = 0; i < names.length; i++) {
@@ -537,9 +540,9 @@ export class ValueDecoder {
       const tag = buf[v + 2];
       const b = buf[v + 3];
       if (tag === TAG_LATIN1 && b < 0x80 && v + 4 + b === fieldEnd) {
-        values.push(text.slice(v + 4, fieldEnd));
+        values[i] = text.slice(v + 4, fieldEnd);
       } else if (tag === TAG_BOOL && valueLen === 2 && b < 2) {
-        values.push(b === 1);
+        values[i] = b === 1;
       } else if (tag === TAG_INT && valueLen >= 2 && valueLen <= 5 && buf[fieldEnd - 1] < 0x80) {
         // An integer of at most 4 varint bytes (|n| < 2^27): every byte but the last has the
         // high bit, and the last is not 0 unless it is the only one (minimal form).
@@ -558,7 +561,7 @@ export class ValueDecoder {
           }
           zz = (zz << 7) | (byte & 0x7f);
         }
-        values.push(zz & 1 ? -((zz + 1) / 2) : zz / 2);
+        values[i] = zz & 1 ? -((zz + 1) / 2) : zz / 2;
       } else if (valueLen === 0) {
         this.#pos = start;
         return undefined;
@@ -566,7 +569,7 @@ export class ValueDecoder {
         this.#pos = v + 2;
         path[depth + 1] = name;
         this.#pathLength = depth + 2;
-        values.push(this.#value(fieldEnd, depth + 1));
+        values[i] = this.#value(fieldEnd, depth + 1);
         this.#pathLength = depth + 1;
       }
       p = fieldEnd;
@@ -577,7 +580,9 @@ export class ValueDecoder {
     }
     this.#pos = end;
     // The shape's own factory: still right if a nested object made the cache drop the shape.
-    return (shape.make as (values: readonly unknown[]) => Record<string, unknown>)(values);
+    const made = (shape.make as (values: readonly unknown[]) => Record<string, unknown>)(values);
+    for (let i = 0; i < names.length; i++) values[i] = undefined;
+    return made;
   }
 
   #struct(end: number, depth: number): Record<string, unknown> {
