@@ -140,9 +140,22 @@ class SessionReader {
   /** A signed (int64) or unsigned (uint64) 64-bit field as a safe integer. */
   #int64(end: number, field: string, signed: boolean): number {
     const at = this.#pos;
+    // A value below 2^49 in at most 7 bytes (times, versions): the same number signed or not.
+    const buf = this.#buf;
+    let n = 0;
+    let scale = 1;
+    for (let p = at; p < end && p < at + 7; p++) {
+      const b = buf[p];
+      n += (b & 0x7f) * scale;
+      if (b < 0x80) {
+        this.#pos = p + 1;
+        return n;
+      }
+      scale *= 128;
+    }
     const lo = this.#varint(end);
     const hi = this.#hi;
-    const n =
+    n =
       signed && hi >= 0x80000000
         ? -((~hi >>> 0) * 4294967296 + (~lo >>> 0) + 1)
         : hi * 4294967296 + lo;
