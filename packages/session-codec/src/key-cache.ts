@@ -28,7 +28,11 @@ export function internalized(s: string): string {
  * It holds at most {@link SLOTS} strings of at most {@link MAX_CACHED} characters.
  */
 export class KeyCache {
-  readonly #slots: (string | undefined)[] = new Array<string | undefined>(SLOTS).fill(undefined);
+  readonly #names: (string | undefined)[] = new Array<string | undefined>(SLOTS).fill(undefined);
+  readonly #bytes: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(SLOTS).fill(
+    undefined,
+  );
+  #lastBytes: Uint8Array | undefined;
 
   /**
    * The string for the ASCII bytes `buf[start, end)`, or undefined when they are not short ASCII
@@ -51,15 +55,25 @@ export class KeyCache {
     }
     if (any >= 0x80) return undefined;
     const slot = (h ^ (h >>> 15)) & (SLOTS - 1);
-    const cached = this.#slots[slot];
-    if (cached !== undefined && cached.length === len) {
-      let j = 0;
-      while (j < len && cached.charCodeAt(j) === buf[start + j]) j++;
-      if (j === len) return cached;
+    const cached = this.#bytes[slot];
+    if (cached !== undefined && sameBytes(cached, buf, start, end)) {
+      this.#lastBytes = cached;
+      return this.#names[slot];
     }
     const s = internalized(text.slice(start, end));
-    this.#slots[slot] = s;
+    const bytes = copyBytes(buf, start, end);
+    this.#names[slot] = s;
+    this.#bytes[slot] = bytes;
+    this.#lastBytes = bytes;
     return s;
+  }
+
+  /**
+   * The bytes of the name the last {@link KeyCache.get} returned (a copy the cache owns and
+   * never changes), for {@link sameBytes}.
+   */
+  get lastBytes(): Uint8Array | undefined {
+    return this.#lastBytes;
   }
 }
 

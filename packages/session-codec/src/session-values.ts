@@ -410,10 +410,8 @@ class SessionReader {
           const guess = lastNames[count];
           const guessBytes = lastNameBytes[count];
           const same = guess !== undefined && sameBytes(guessBytes, buf, nameStart, nameEnd);
-          const name = same
-            ? guess
-            : (sharedKeyCache.get(buf, nameStart, nameEnd, this.#text) ??
-              this.#string(nameEnd, 'attribute name'));
+          const cached = same ? undefined : sharedKeyCache.get(buf, nameStart, nameEnd, this.#text);
+          const name = same ? guess : (cached ?? this.#string(nameEnd, 'attribute name'));
           if (matched && name === guess) {
             // The same names as the last session so far, which were unique: nothing to check.
           } else {
@@ -449,7 +447,13 @@ class SessionReader {
           }
           if (!matched) {
             names.push(name);
-            bytesOfNames.push(same ? guessBytes : copyBytes(buf, nameStart, nameEnd));
+            bytesOfNames.push(
+              same
+                ? guessBytes
+                : cached !== undefined
+                  ? (sharedKeyCache.lastBytes as Uint8Array)
+                  : copyBytes(buf, nameStart, nameEnd),
+            );
           }
           // A Latin-1 string with a one-byte length, the common attribute, is cut here.
           decoded[count] =
