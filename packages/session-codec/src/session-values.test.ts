@@ -180,6 +180,24 @@ describe('decodeSessionValues', () => {
     ).toBe('a');
   });
 
+  it('refuses an empty object key written out, also once the shape with that key is compiled', () => {
+    const base = encodeSession(createSession({ key: 'k', now: 1, maxInactiveSeconds: 60 }));
+    // Value { struct { Field { value: 1 } (empty name left out), Field { name: "a", value: 2 } } }
+    const good = [0x52, 0x0f, 0x0a, 0x04, 0x12, 0x02, 0x18, 0x02];
+    const tail = [0x0a, 0x07, 0x0a, 0x01, 0x61, 0x12, 0x02, 0x18, 0x04];
+    // the same with the empty name written: Field { name: "", value: 1 }
+    const bad = [0x52, 0x11, 0x0a, 0x06, 0x0a, 0x00, 0x12, 0x02, 0x18, 0x02];
+    const attribute = (value: number[]): Buffer =>
+      Buffer.from([0x42, value.length + 5, 0x0a, 0x01, 0x6f, 0x12, value.length, ...value]);
+    const goodBytes = Buffer.concat([base, attribute([...good, ...tail])]);
+    for (let i = 0; i < 4; i++) {
+      expect(decodeSessionValues(goodBytes).values).toEqual({ o: { '': 1, a: 2 } });
+    }
+    const badBytes = Buffer.concat([base, attribute([...bad, ...tail])]);
+    expectCodecError(() => decodeSession(badBytes, { verifyValues: true }), 'MALFORMED');
+    expectCodecError(() => decodeSessionValues(badBytes), 'MALFORMED');
+  });
+
   it('on hostile bytes: a typed error, or exactly what decodeSession with verifyValues reads', () => {
     const check = (bytes: Uint8Array): void => {
       let got: SessionValues;

@@ -503,7 +503,8 @@ export class ValueDecoder {
       return undefined;
     }
     const firstLen = buf[start + 3];
-    if (firstLen >= 0x80) return undefined;
+    // (an empty name is left out by the encoder: written, it is refused by the general code)
+    if (firstLen >= 0x80 || firstLen === 0) return undefined;
     const shape = valueShapes.compiledStartingWithBytes(buf, start + 4, start + 4 + firstLen);
     if (shape === undefined || shape.names.length > this.#limits.maxItems) return undefined;
     const names = shape.names;
@@ -525,6 +526,7 @@ export class ValueDecoder {
         fieldEnd > end ||
         buf[p + 2] !== TAG_FIRST_LEN ||
         nameLen >= 0x80 ||
+        nameLen === 0 ||
         nameLen > maxNameBytes ||
         (i > 0 && !sameBytes(bytes[i], buf, p + 4, p + 4 + nameLen))
       ) {
