@@ -60,7 +60,8 @@ export class KeyCache {
       this.#lastBytes = cached;
       return this.#names[slot];
     }
-    const s = internalized(text.slice(start, end));
+    // A slice of 13 characters or more is a view of the whole message text: copy it out.
+    const s = len < 13 ? text.slice(start, end) : internalized(text.slice(start, end));
     const bytes = copyBytes(buf, start, end);
     this.#names[slot] = s;
     this.#bytes[slot] = bytes;
