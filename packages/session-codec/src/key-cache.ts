@@ -22,7 +22,8 @@ export function internalized(s: string): string {
 /**
  * A small content-addressed cache of short ASCII property names, so a decoder that builds objects
  * (attribute names, object keys) reuses the string it made the last time it met the same bytes.
- * A reused string is already internalized by V8, so storing a property under it takes the fast
+ * A reused string was internalized by V8 at its first use as a property name (names of 13
+ * characters or more are copied out of the message and internalized here), so storing a property under it takes the fast
  * path instead of hashing and looking up a fresh string every time (which is what made building
  * objects from bytes slower than `JSON.parse`). Safe to share: a hit is verified byte by byte.
  * It holds at most {@link SLOTS} strings of at most {@link MAX_CACHED} characters.
