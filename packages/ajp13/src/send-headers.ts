@@ -65,38 +65,11 @@ export function decodeSendHeadersPayload(
   end = buf.length,
   options: DecodeOptions = {},
 ): SendHeaders {
-  const r: PayloadReader = new PayloadReader(buf, start, end, NAME, options.strict ?? true);
-  r.u8('prefix_code');
-  const status = r.u16('http_status_code');
-  const reason = r.string('http_status_msg');
-  const n = r.u16('num_headers');
-  const headers: AjpHeader[] = [];
-  for (let i = 0; i < n; i++) {
-    r.index = i;
-    const npos = r.pos;
-    const peek = r.peekU16('header_name');
-    let name: string;
-    if (peek >>> 8 === 0xa0) {
-      r.pos += 2;
-      const idx = (peek & 0xff) - 1;
-      if (idx < 0 || idx >= RESPONSE_HEADERS.length)
-        r.fail(
-          'UNKNOWN_HEADER_CODE',
-          `code 0x${peek.toString(16)}`,
-          `header[${i}].name`,
-          'a code 0xA001…0xA00B',
-          npos,
-        );
-      name = RESPONSE_HEADERS[idx]!;
-    } else {
-      name = r.requiredString('header[].name');
-      if (name.length === 0)
-        r.fail('EMPTY_NOT_ALLOWED', 'empty header name', 'header[].name', 'a name', npos);
-    }
-    headers.push([name, r.requiredString('header[].value')]);
-  }
-  r.finish();
-  return { status, reason, headers };
+  const flat = decodeSendHeadersFlat(buf, start, end, options.strict ?? true);
+  const headers: AjpHeader[] = new Array<AjpHeader>(flat.headers.length / 2);
+  for (let i = 0; i < headers.length; i++)
+    headers[i] = [flat.headers[2 * i]!, flat.headers[2 * i + 1]!];
+  return { status: flat.status, reason: flat.reason, headers };
 }
 
 /**
@@ -131,8 +104,9 @@ export interface FlatSendHeaders {
 }
 
 /**
- * {@link decodeSendHeadersPayload} with the same checks, giving the headers as one flat list (no
- * pair per header): the client's hot path.
+ * Decodes a SEND_HEADERS payload with the checks of {@link decodeSendHeadersPayload}, giving the
+ * headers as one flat list (no pair per header): the client's hot path, and the decoder behind
+ * the pair-list form.
  * @internal
  */
 export function decodeSendHeadersFlat(
