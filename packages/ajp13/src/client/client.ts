@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { DEFAULT_PACKET_SIZE } from '../constants.js';
-import type { AjpHeader, ForwardAttributes } from '../forward-request.js';
+import type { AjpHeader } from '../forward-request.js';
 import { checkPacketSize } from '../packet-writer.js';
 import { AjpConnection } from './connection.js';
 import type { AjpDispatchHandler, AjpDispatchOptions } from './dispatch-handler.js';
@@ -52,36 +52,13 @@ export interface AjpClientOptions {
 /** Header input: Node's `IncomingHttpHeaders` shape, or ordered `[name, value]` pairs. */
 export type AjpHeadersInput = Record<string, string | string[] | undefined> | AjpHeader[];
 
-/** One request through {@link AjpClient.request}. */
-export interface AjpRequestOptions {
-  /** HTTP method. */
-  method: string;
-  /** Request target: path and optional `?query` (origin form). */
-  url: string;
+/**
+ * One request through {@link AjpClient.request}: the fields of {@link AjpDispatchOptions}, with
+ * headers also accepted as an object or pairs, and an abort signal.
+ */
+export interface AjpRequestOptions extends Omit<AjpDispatchOptions, 'headers'> {
   /** Request headers (Content-Length and Transfer-Encoding are replaced by the body framing). */
   headers?: AjpHeadersInput;
-  /** The client's protocol as Tomcat should report it. Default `HTTP/1.1`. */
-  protocol?: string;
-  /** Client address. */
-  remoteAddress: string;
-  /** Client port (sent as `AJP_REMOTE_PORT`). */
-  remotePort?: number;
-  /** Local address the client connected to (sent as `AJP_LOCAL_ADDR`). */
-  localAddress?: string;
-  /** Whether the client used TLS (is_ssl). */
-  secure?: boolean;
-  /** Server name; default from the Host header, else the backend host. */
-  serverName?: string;
-  /** Server port; default from the Host header, else 443/80 by `secure`. */
-  serverPort?: number;
-  /** Route attribute (0x06). */
-  route?: string;
-  /** More attributes (remote user, auth type, TLS details, request attributes). */
-  attributes?: Omit<ForwardAttributes, 'secret' | 'queryString' | 'route'>;
-  /** The body: none, a Buffer, or a stream (of `contentLength` bytes, or of unknown length). */
-  body?: Buffer | Readable | null;
-  /** Length of a stream body, when known. */
-  contentLength?: number;
   /** Aborts the request (closes the backend connection). */
   signal?: AbortSignal;
 }
