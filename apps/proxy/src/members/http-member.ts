@@ -2,8 +2,8 @@ import type { Duplex } from 'node:stream';
 
 import { Pool } from 'undici';
 
-import type { FailurePhase } from '../balancer/retry.js';
 import { Http1Pool } from './http1/pool.js';
+import { phaseOf } from './http1/pending-request.js';
 import type { ForwardRequest, MemberTransport, UpgradeHandler } from './transport.js';
 
 /** Options of {@link createHttpMember}. */
@@ -18,24 +18,6 @@ export interface HttpMemberOptions {
   readonly responseTimeout: number;
   /** Longest gap between two body chunks of the response, ms. */
   readonly bodyTimeout: number;
-}
-
-const CONNECT_CODES = new Set([
-  'ECONNREFUSED',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EADDRNOTAVAIL',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
-
-function phaseOf(err: Error, written: boolean, responded: boolean): FailurePhase {
-  const code = (err as { code?: string }).code ?? '';
-  if (responded) return 'responding';
-  if (!written || CONNECT_CODES.has(code)) return 'connect';
-  if (code === 'UND_ERR_HEADERS_TIMEOUT') return 'timeout';
-  return 'sent';
 }
 
 function toStrings(raw: Buffer[] | string[] | null): string[] {

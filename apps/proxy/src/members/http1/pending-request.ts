@@ -12,7 +12,11 @@ const CONNECT_CODES: ReadonlySet<string> = new Set([
   'ENOTFOUND',
   'EAI_AGAIN',
   'CONNECT_TIMEOUT',
+  'UND_ERR_CONNECT_TIMEOUT', // undici's, for WebSocket handshakes
 ]);
+
+/** Error codes of a member that did not send its response head in time. */
+const TIMEOUT_CODES: ReadonlySet<string> = new Set(['RESPONSE_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT']);
 
 /**
  * Where a failed request got to: `connect` when no byte of it was written (safe to send
@@ -23,7 +27,7 @@ export function phaseOf(err: Error, written: boolean, responded: boolean): Failu
   if (responded) return 'responding';
   const code = (err as { code?: unknown }).code;
   if (!written || (typeof code === 'string' && CONNECT_CODES.has(code))) return 'connect';
-  if (code === 'RESPONSE_TIMEOUT') return 'timeout';
+  if (typeof code === 'string' && TIMEOUT_CODES.has(code)) return 'timeout';
   return 'sent';
 }
 
