@@ -68,6 +68,16 @@ export class ObjectShapes {
   }
 
   /**
+   * The compiled factory of the shape `names`, or undefined while it has none: it returns what
+   * `build(names, values)` would, and stays right for these names after the shape is dropped.
+   *
+   * @param names - distinct property names
+   */
+  factoryOf(names: readonly string[]): Shape['make'] {
+    return this.#find(names).make;
+  }
+
+  /**
    * The names of a remembered shape that has a factory and starts with `first`, or undefined: a
    * decoder compares the keys it reads with these, and when all match calls
    * {@link ObjectShapes.make} with the same array (no list of keys to build and compare).

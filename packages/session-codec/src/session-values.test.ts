@@ -198,6 +198,39 @@ describe('decodeSessionValues', () => {
     expectCodecError(() => decodeSessionValues(badBytes), 'MALFORMED');
   });
 
+  it('reads dates in a compiled object as the general code does, and refuses the same times', () => {
+    const encode = (d: Date): Buffer =>
+      Buffer.from(
+        encodeSession(
+          createSession({
+            key: 'k',
+            now: 1,
+            maxInactiveSeconds: 60,
+            attributes: { o: { d, n: 1 } },
+          }),
+        ),
+      );
+    const good = encode(new Date(86_400_000));
+    for (let i = 0; i < 4; i++) {
+      const { o } = decodeSessionValues(good).values as { o: { d: Date; n: number } };
+      expect(o.d).toBeInstanceOf(Date);
+      expect(o.d.getTime()).toBe(86_400_000);
+      expect(o.n).toBe(1);
+    }
+    const invalid = (decodeSessionValues(encode(new Date(NaN))).values as { o: { d: Date } }).o.d;
+    expect(invalid).toBeInstanceOf(Date);
+    expect(Number.isNaN(invalid.getTime())).toBe(true);
+    // The same message with other times in the date's 8 bytes: not integers, -0, out of range.
+    const at = good.indexOf(Buffer.from(new Float64Array([86_400_000]).buffer));
+    expect(at).toBeGreaterThan(0);
+    for (const ms of [1.5, -0, 8.64e15 + 1, Infinity]) {
+      const bad = Buffer.from(good);
+      Buffer.from(new Float64Array([ms]).buffer).copy(bad, at);
+      expectCodecError(() => decodeSession(bad, { verifyValues: true }), 'MALFORMED');
+      expectCodecError(() => decodeSessionValues(bad), 'MALFORMED');
+    }
+  });
+
   it('on hostile bytes: a typed error, or exactly what decodeSession with verifyValues reads', () => {
     const check = (bytes: Uint8Array): void => {
       let got: SessionValues;

@@ -61,6 +61,16 @@ let lastNameBytes: readonly Uint8Array[] = [];
  * it copies them, and it is emptied after), or undefined while a decode uses it.
  */
 let spareValues: unknown[] | undefined = [];
+/**
+ * The list of names {@link lastFactory} was looked up for: {@link lastNames} itself while the
+ * names repeat (that array is never changed once it is {@link lastNames}).
+ */
+let namesOfFactory: readonly string[] | undefined;
+/** The compiled object factory of {@link namesOfFactory}, once it has one. */
+let lastFactory: ((values: readonly unknown[]) => Record<string, unknown>) | undefined;
+/** Frozen placeholders for the name lists of a decode whose names repeat (never pushed to). */
+const NO_NAMES = Object.freeze([]) as unknown as string[];
+const NO_NAME_BYTES = Object.freeze([]) as unknown as Uint8Array[];
 /** True when {@link lastNames} is in strictly increasing order. */
 let lastNamesSorted = true;
 
@@ -238,8 +248,9 @@ class SessionReader {
     const end = buf.byteLength;
     const limits = this.#codec.limits;
     // While the names are the last session's they are not collected again: lastNames holds them.
-    let names: string[] = [];
-    let bytesOfNames: Uint8Array[] = [];
+    // (no arrays are made for them until a name differs: both are replaced before any push)
+    let names: string[] = NO_NAMES;
+    let bytesOfNames: Uint8Array[] = NO_NAME_BYTES;
     const decoded: unknown[] = spareValues ?? [];
     spareValues = undefined;
     let seen: Set<string> | undefined;
@@ -261,6 +272,25 @@ class SessionReader {
     const maxNameBytes = limits.maxNameBytes;
     const maxValueBytes = limits.maxValueBytes;
     const maxAttributes = Math.min(limits.maxAttributes, lastNames.length);
+    // The head as the encoder writes it (format 1, a key shorter than 128 bytes, then the two
+    // times): read in order with no tag dispatch. The loop below reads the rest, and would read
+    // these fields the same way (a field written again later still wins).
+    if (buf[0] === 0x08 && buf[1] === FORMAT_VERSION && buf[2] === 0x12) {
+      const keyEnd = 4 + buf[3];
+      if (buf[3] < 0x80 && keyEnd < end) {
+        format = FORMAT_VERSION;
+        this.#pos = 4;
+        key = this.#string(keyEnd, 'key');
+        if (buf[keyEnd] === 0x18) {
+          this.#pos = keyEnd + 1;
+          createdAt = this.#int64(end, 'createdAt', true);
+          if (buf[this.#pos] === 0x20) {
+            this.#pos++;
+            lastAccessedAt = this.#int64(end, 'lastAccessedAt', true);
+          }
+        }
+      }
+    }
     while (this.#pos < end) {
       // A run of attributes as the encoder writes them, with the names of the last session at
       // the same places (so unique, UTF-8, and no order to check): read with no tag dispatch.
@@ -489,7 +519,14 @@ class SessionReader {
       lastNameBytes = lastNameBytes.slice(0, count);
     }
     lastNamesSorted = matched ? lastNamesSorted || count <= 1 : sorted;
-    const values = sessionShapes.build(lastNames, decoded);
+    let values: Record<string, unknown>;
+    if (lastNames === namesOfFactory && lastFactory !== undefined) {
+      values = lastFactory(decoded);
+    } else {
+      values = sessionShapes.build(lastNames, decoded);
+      namesOfFactory = lastNames;
+      lastFactory = sessionShapes.factoryOf(lastNames);
+    }
     for (let i = 0; i < count; i++) decoded[i] = undefined;
     spareValues = decoded;
     return {

@@ -159,6 +159,15 @@ export class ValueDecoder {
     this.#pos = start;
     this.#path[0] = name;
     this.#pathLength = 1;
+    // An object with a one-byte length (express-session's cookie) of a compiled shape: read
+    // without the general dispatch; anything else, from the start again, by #value.
+    if (buf[start] === TAG_STRUCT && buf[start + 1] < 0x80 && start + 2 + buf[start + 1] === end) {
+      this.#enter(0);
+      this.#pos = start + 2;
+      const known = this.#knownStruct(end, 0);
+      if (known !== undefined) return known;
+      this.#pos = start;
+    }
     return this.#value(end, 0);
   }
 
@@ -564,6 +573,20 @@ export class ValueDecoder {
           zz = (zz << 7) | (byte & 0x7f);
         }
         values[i] = zz & 1 ? -((zz + 1) / 2) : zz / 2;
+      } else if (tag === TAG_DATE && valueLen === 9) {
+        // A date whose time is an integer within ±8.64e15 (not -0); any other (NaN, or what
+        // the general code refuses) is read by #value.
+        for (let k = 0; k < 8; k++) scratchU8[k] = buf[v + 3 + k];
+        const ms = scratchF64[0];
+        if (Number.isInteger(ms) && Math.abs(ms) <= 8.64e15 && (ms !== 0 || 1 / ms > 0)) {
+          values[i] = new Date(ms);
+        } else {
+          this.#pos = v + 2;
+          path[depth + 1] = name;
+          this.#pathLength = depth + 2;
+          values[i] = this.#value(fieldEnd, depth + 1);
+          this.#pathLength = depth + 1;
+        }
       } else if (valueLen === 0) {
         this.#pos = start;
         return undefined;
