@@ -233,53 +233,32 @@ export class CohortProxy {
     const clientOrigin = `http://${req.host ?? `${req.localAddress}:${req.localPort}`}`;
     this.stats.inflight++;
     const env = this.envOf(b, cfg);
-    if (!req.hasBody) {
-      new Exchange(
-        env,
-        b,
-        req,
-        res,
-        id,
-        routes.owner,
-        routes.pin,
-        hashKey,
-        null,
-        clientOrigin,
-      ).attempt();
-    } else if (cl >= 0 && cl <= b.config.retryBodyCap) {
-      const ex = new Exchange(
-        env,
-        b,
-        req,
-        res,
-        id,
-        routes.owner,
-        routes.pin,
-        hashKey,
-        null,
-        clientOrigin,
-      );
-      void readSmallBody(req, cl).then((buf) => {
-        if (buf === undefined) {
-          ex.reply(400, 'the request body ended before its Content-Length', undefined, true);
-          return;
-        }
-        ex.startWith(buf);
-      });
-    } else {
-      new Exchange(
-        env,
-        b,
-        req,
-        res,
-        id,
-        routes.owner,
-        routes.pin,
-        hashKey,
-        'stream',
-        clientOrigin,
-      ).attempt();
+    // A small declared body is read whole first, so that it can be replayed on a retry; a larger
+    // or chunked one streams.
+    const buffered = req.hasBody && cl >= 0 && cl <= b.config.retryBodyCap;
+    const ex = new Exchange(
+      env,
+      b,
+      req,
+      res,
+      id,
+      routes.owner,
+      routes.pin,
+      hashKey,
+      req.hasBody && !buffered ? 'stream' : null,
+      clientOrigin,
+    );
+    if (!buffered) {
+      ex.attempt();
+      return;
     }
+    void readSmallBody(req, cl).then((buf) => {
+      if (buf === undefined) {
+        ex.reply(400, 'the request body ended before its Content-Length', undefined, true);
+        return;
+      }
+      ex.startWith(buf);
+    });
   }
 
   /** The exchange environment of a balancer (one object per balancer and configuration). */
