@@ -316,19 +316,13 @@ export class Exchange implements ForwardHandler {
     } else this.reply(502, 'the member failed before answering', undefined, this.body === 'stream');
   }
 
-  /** Answers with an error status (nothing was sent yet) and ends the exchange. */
+  /**
+   * Answers with an error status (nothing was sent yet) and ends the exchange. An answer while
+   * the request body is still unread closes the connection anyway (the front end sees to it).
+   */
   reply(status: number, detail: string, extra?: Record<string, string>, close = false): void {
     if (this.done) return;
-    const unread = this.body === 'stream' && !this.req.complete;
-    sendError(
-      this.res,
-      status,
-      this.requestId,
-      this.env.requestIdHeader,
-      detail,
-      extra,
-      close || unread,
-    );
+    sendError(this.res, status, this.requestId, this.env.requestIdHeader, detail, extra, close);
     this.finish(status, 'error', new Error(detail));
   }
 

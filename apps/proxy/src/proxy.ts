@@ -215,7 +215,8 @@ export class CohortProxy {
     this.stats.requests++;
     const early = (status: number, detail: string): void => {
       this.stats.errors++;
-      sendError(res, status, id, ridHeader, detail, undefined, req.hasBody);
+      // An unread body closes the connection after this answer (the front end adds the header).
+      sendError(res, status, id, ridHeader, detail);
       this.log.warn({ reqId: id, method: req.method, path: safePath(req.url), status }, detail);
     };
     const url = req.url;
