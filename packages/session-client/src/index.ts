@@ -1,0 +1,16 @@
+/**
+ * @cohort/session-client: replicated sessions for Node.js applications — the `cohortSession()`
+ * middleware, the express-session `CohortStore`, the backends they run on (cohort session nodes,
+ * Redis / Redis Cluster, memory), and the interface a backend implements.
+ *
+ * @packageDocumentation
+ */
+export {
+  type AckLevel,
+  type LoadOptions,
+  type WriteOptions,
+  type ApplyOptions,
+  type TouchEntry,
+  type SessionBackend,
+} from './backend.js';
+export { SessionBackendError, isBackendError, type SessionBackendErrorCode } from './errors.js';
