@@ -6,7 +6,7 @@ import type { MemberState } from './balancer/member-state.js';
 import { marksMemberInError, mayRetry, type FailurePhase } from './balancer/retry.js';
 import type { FrontRequest } from './front/request.js';
 import type { FrontResponse } from './front/response.js';
-import { BodyBridge, BodyTooLargeError } from './http/body.js';
+import { BodyBridge, BodyTooLargeError, type BodyStart } from './http/body.js';
 import { sendError } from './http/errors.js';
 import { requestHeaders } from './http/headers.js';
 import { responseHeaders } from './http/rewrite.js';
@@ -84,6 +84,8 @@ export class Exchange implements ForwardHandler {
   private resume: (() => void) | undefined;
   private readonly started: number;
   private bridge: BodyBridge | undefined;
+  /** The start of a streamed body, read before the first attempt; every bridge sends it first. */
+  private bodyStart: BodyStart | undefined;
 
   constructor(
     private readonly env: ExchangeEnv,
@@ -115,7 +117,15 @@ export class Exchange implements ForwardHandler {
 
   /** Starts with a body that was buffered after the exchange was created. */
   startWith(body: Buffer): void {
+    if (this.done) return;
     this.body = body;
+    this.attempt();
+  }
+
+  /** Starts streaming a body whose first bytes (`start`) arrived after the exchange was created. */
+  startStreaming(start: BodyStart): void {
+    if (this.done) return;
+    this.bodyStart = start;
     this.attempt();
   }
 
@@ -150,7 +160,7 @@ export class Exchange implements ForwardHandler {
     const req = this.req;
     let body: Buffer | Readable | null;
     if (this.body === 'stream') {
-      this.bridge = new BodyBridge(req, this.env.maxBodyBytes);
+      this.bridge = new BodyBridge(req, this.env.maxBodyBytes, this.bodyStart);
       body = this.bridge;
     } else body = this.body;
     this.abortAttempt = m.transport.forward(
@@ -292,7 +302,10 @@ export class Exchange implements ForwardHandler {
     this.env.onMemberError(this.b, m, err, phase, this.requestId);
     const bodyReplayable =
       this.body !== 'stream' ||
-      (this.bridge !== undefined && this.bridge.consumed === 0 && !this.req.complete);
+      (this.bridge !== undefined &&
+        !this.bridge.clientFailed &&
+        this.bridge.consumedAfterStart === 0 &&
+        (this.bodyStart?.ended === true || !this.req.complete));
     if (this.body === 'stream' && this.bridge) {
       if (bodyReplayable) this.bridge.destroy();
       else if (!this.bridge.destroyed) this.bridge.destroy();

@@ -12,7 +12,7 @@ import type { FrontRequestError } from './front/errors.js';
 import type { FrontRequest } from './front/request.js';
 import type { FrontResponse } from './front/response.js';
 import { FrontServer } from './front/server.js';
-import { readSmallBody } from './http/body.js';
+import { readBodyStart, readSmallBody } from './http/body.js';
 import { sendError, sendRawError } from './http/errors.js';
 import { requestHeaders } from './http/headers.js';
 import { createLogger, safePath } from './log.js';
@@ -249,8 +249,29 @@ export class CohortProxy {
       req.hasBody && !buffered ? 'stream' : null,
       clientOrigin,
     );
-    if (!buffered) {
+    if (!req.hasBody) {
       ex.attempt();
+      return;
+    }
+    if (!buffered) {
+      // No member connection is taken before the body's first bytes arrive: a client that sends
+      // a head and then nothing holds nothing but its own socket.
+      void readBodyStart(req).then((start) => {
+        if (start === undefined) {
+          ex.reply(400, 'the request body could not be read', undefined, true);
+          return;
+        }
+        if (start.chunk.length > cfg.limits.maxBodyBytes) {
+          ex.reply(
+            413,
+            `request body larger than ${cfg.limits.maxBodyBytes} bytes`,
+            undefined,
+            true,
+          );
+          return;
+        }
+        ex.startStreaming(start);
+      });
       return;
     }
     void readSmallBody(req, cl).then((buf) => {

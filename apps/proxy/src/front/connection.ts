@@ -313,6 +313,7 @@ export class FrontConnection implements RequestConnection, ResponseConnection {
     this.buf = undefined;
     this.phase = Phase.Closing;
     this.pauseRead();
+    if (req !== undefined) req.failure ??= err;
     req?.sink?.onError(err);
   }
 
@@ -469,7 +470,11 @@ export class FrontConnection implements RequestConnection, ResponseConnection {
     const req = this.req;
     this.res = undefined;
     this.req = undefined;
-    if (wasBody) req?.sink?.onError(new Error('the client closed the connection'));
+    if (wasBody && req !== undefined) {
+      const err = new Error('the client closed the connection');
+      req.failure ??= err;
+      req.sink?.onError(err);
+    }
     if (res !== undefined && !res.finished) {
       const cb = res.onClose;
       res.onClose = undefined;

@@ -46,6 +46,8 @@ export class FrontRequest {
   sink: BodySink | undefined = undefined;
   /** The sink asked for no more bytes for now. */
   paused = true;
+  /** Why the body could not be read whole, once it failed (a sink attached later sees it). */
+  failure: Error | undefined = undefined;
 
   /** Builds the request from its head; `conn` delivers its body. */
   constructor(
