@@ -40,3 +40,34 @@ export type { HistoryOp, HistoryViolation } from './history-checker.js';
 export { runSimulation, runSeeds } from './simulator.js';
 export type { FrameCodec, SeedRunResult, SimOptions, SimReport } from './simulator.js';
 export { seededRandom } from './prng.js';
+export { ClientWireError } from './client-errors.js';
+export type { ClientWireErrorCode, ClientWireErrorDetails } from './client-errors.js';
+export {
+  CLIENT_WIRE_VERSION,
+  DEFAULT_MAX_CLIENT_FRAME,
+  decodeRequest,
+  decodeResponse,
+  encodeRequest,
+  encodeResponse,
+} from './client-wire.js';
+export type {
+  ApplyRequest,
+  ClientDecodeLimits,
+  ClientRequest,
+  ClientResponse,
+  CreateFields,
+  CreateRequest,
+  DestroyRequest,
+  ErrorResponse,
+  GetRequest,
+  HelloResponse,
+  LockRequest,
+  MapResponse,
+  OkResponse,
+  PingRequest,
+  PlacementMap,
+  PlacementNode,
+  SubscribeRequest,
+  TouchRequest,
+  UnlockRequest,
+} from './client-wire.js';
