@@ -14,3 +14,4 @@ export {
   type SessionBackend,
 } from './backend.js';
 export { SessionBackendError, isBackendError, type SessionBackendErrorCode } from './errors.js';
+export { MemoryBackend, type MemoryBackendOptions } from './memory-backend.js';
