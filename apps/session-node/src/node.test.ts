@@ -1,0 +1,90 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createDelta,
+  decodeSession,
+  defaultValueCodec,
+  readAttribute,
+} from '@cohort/session-codec';
+import { encodeDelta } from '@cohort/session-codec';
+import { placementOf } from '@cohort/replication';
+import type { SessionNode } from './node.js';
+import { RawClient, startCluster } from './test/cluster.js';
+
+const set = (key: string, name: string, value: unknown) =>
+  encodeDelta(
+    createDelta(key, { epoch: 0, seq: 0 }, [
+      { op: 'set', name, value: defaultValueCodec.encode(value, name) },
+    ]),
+  );
+
+let nodes: SessionNode[] = [];
+const clients: RawClient[] = [];
+beforeAll(async () => {
+  nodes = await startCluster(3);
+});
+afterAll(async () => {
+  for (const c of clients) c.close();
+  await Promise.all(nodes.map((n) => n.close()));
+});
+
+function clientFor(node: SessionNode, id = 'c1'): RawClient {
+  const c = new RawClient(`${node.url}/v1/client`, undefined, id);
+  clients.push(c);
+  return c;
+}
+
+function ownerOf(key: string): SessionNode {
+  const ids = nodes[0]!.map.nodes.map((n) => n.id);
+  const owner = placementOf(key, ids, 3)[0];
+  return nodes.find((n) => n.id === owner)!;
+}
+
+describe('session node', () => {
+  it('creates, changes and reads a session at its owner, at quorum', async () => {
+    const key = 'AAAAAAAAAAAAAAAAAAAAAA';
+    const c = clientFor(ownerOf(key));
+    const hello = await c.hello;
+    expect(hello.map.nodes).toHaveLength(3);
+    const created = await c.call({
+      op: 'create',
+      key,
+      createdAt: Date.now(),
+      delta: set(key, 'user', 'ann'),
+    });
+    expect(created.kind).toBe('ok');
+    const applied = await c.call({ op: 'apply', key, delta: set(key, 'n', 1), ack: 'all' });
+    expect(applied.kind).toBe('ok');
+    const got = await c.call({ op: 'get', key });
+    expect(got.kind).toBe('ok');
+    if (got.kind !== 'ok') return;
+    const s = decodeSession(got.session!);
+    expect(readAttribute(s, 'user')).toBe('ann');
+    expect(readAttribute(s, 'n')).toBe(1);
+  });
+
+  it('answers NOT_OWNER with the placement map at a node that does not own the session', async () => {
+    const key = 'BBBBBBBBBBBBBBBBBBBBBB';
+    const owner = ownerOf(key);
+    const other = nodes.find((n) => n !== owner)!;
+    const c = clientFor(other);
+    const r = await c.call({ op: 'get', key });
+    expect(r.kind).toBe('error');
+    if (r.kind !== 'error') return;
+    expect(r.code).toBe('NOT_OWNER');
+    expect(r.owner).toBe(owner.id);
+    expect(r.map?.nodes.map((n) => n.id).sort()).toEqual(nodes.map((n) => n.id).sort());
+  });
+
+  it('applies a retried delta once (same client id and seq)', async () => {
+    const key = 'CCCCCCCCCCCCCCCCCCCCCC';
+    const c = clientFor(ownerOf(key), 'dedupe-client');
+    await c.call({ op: 'create', key, createdAt: Date.now() });
+    const first = await c.call({ op: 'apply', key, delta: set(key, 'x', 1), seq: 5 });
+    expect(first).toMatchObject({ kind: 'ok' });
+    const again = await c.call({ op: 'apply', key, delta: set(key, 'x', 1), seq: 5 });
+    expect(again).toMatchObject({ kind: 'ok', deduped: true });
+    const next = await c.call({ op: 'apply', key, delta: set(key, 'x', 2), seq: 6 });
+    expect(next).toMatchObject({ kind: 'ok' });
+    expect(next.kind === 'ok' && next.deduped).toBeFalsy();
+  });
+});
