@@ -15,3 +15,13 @@ export {
 } from './backend.js';
 export { SessionBackendError, isBackendError, type SessionBackendErrorCode } from './errors.js';
 export { MemoryBackend, type MemoryBackendOptions } from './memory-backend.js';
+export {
+  cohortSession,
+  sessionOf,
+  type CohortSessionOptions,
+  type CohortSessionMiddleware,
+  type CohortSessionRequest,
+  type CohortSessionStats,
+} from './middleware.js';
+export { SessionHandle } from './session-handle.js';
+export { type CookieOptions } from './cookie.js';
