@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -13,7 +13,9 @@ import { isCi, requirePeers } from './require.js';
 
 const cli = join(packageRoot, 'dist', 'cli.js');
 // A private run root, so `stop-all` here cannot touch peers of other test runs.
+// mkdtemp makes it 0700; opened up so that, as root, runRoot keeps it rather than moving it.
 const runDir = mkdtempSync(join(tmpdir(), 'cohort-peers-cli-'));
+chmodSync(runDir, 0o755);
 const env = { ...process.env, COHORT_PEERS_RUN_DIR: runDir };
 afterAll(() => rmSync(runDir, { recursive: true, force: true }));
 

@@ -3,10 +3,11 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { PeerError } from './errors.js';
+import { writeFiles } from './files.js';
 import { discardRunDir, makeRunDir } from './paths.js';
 import { extendHandle, launch, retryPortClash, type PeerHandle } from './peer-process.js';
-import { freePort } from './ports.js';
-import { checkPort, checkRoute } from './validate.js';
+import { freePorts } from './ports.js';
+import { checkPort, checkRelativePaths, checkRoute } from './validate.js';
 
 /** Debian's Apache binary and module directory. */
 export const APACHE_BIN = '/usr/sbin/apache2';
@@ -52,6 +53,14 @@ export interface HttpdOptions {
    * becomes `worker.<route>.ping_mode=A` …
    */
   jkWorkerProperties?: Record<string, string | number>;
+  /**
+   * Also serve static files on a second port: these files (path relative to the web root →
+   * content), written into the run directory's `www/`. httpd's workers run as www-data when
+   * started as root; the run directory is placed where they can read it (see `runRoot`).
+   */
+  staticFiles?: Record<string, string | Uint8Array>;
+  /** The static server's port (default: a free port; only with staticFiles). */
+  staticPort?: number;
   /** How long to wait for the port to accept connections (default 10 s). */
   readyTimeoutMs?: number;
   /** How long a graceful stop may take before SIGKILL (default 10 s). */
@@ -70,6 +79,12 @@ export interface HttpdHandle extends PeerHandle {
   readonly balancer: boolean;
   /** The generated httpd.conf. */
   readonly configFile: string;
+  /** The static server's port, when staticFiles were given. */
+  readonly staticPort: number | undefined;
+  /** `http://127.0.0.1:<staticPort>`, when staticFiles were given. */
+  readonly staticUrl: string | undefined;
+  /** The directory served as static files (`<run dir>/www`), when staticFiles were given. */
+  readonly staticRoot: string | undefined;
 }
 
 /** Turns Tomcat handles (or anything with route/ajpPort/ajpSecret) into AJP backends. */
@@ -191,12 +206,28 @@ export function workersProperties(
   return `${lines.join('\n')}\n`;
 }
 
-/** The standalone httpd.conf (pitfall P21: no /etc/apache2, no envvars). */
+/** A static file server on its own port: core httpd, `Require all granted` on `root` only. */
+function staticVhost(port: number, root: string): string {
+  return `Listen 127.0.0.1:${port}
+<VirtualHost 127.0.0.1:${port}>
+  DocumentRoot "${root}"
+  <Directory "${root}">
+    Require all granted
+  </Directory>
+</VirtualHost>
+`;
+}
+
+/**
+ * The standalone httpd.conf (pitfall P21: no /etc/apache2, no envvars); with `staticServer`, a
+ * second virtual host serving that folder.
+ */
 export function httpdConf(
   dir: string,
   port: number,
   opts: HttpdOptions,
   balancer: boolean,
+  staticServer?: { port: number; root: string },
 ): string {
   const logLevel = opts.logLevel ?? 'warn';
   const jkLevel = /^(debug|trace)/.test(logLevel) ? 'debug' : 'info';
@@ -238,7 +269,7 @@ MaxRequestWorkers 128
 MinSpareThreads 16
 MaxSpareThreads 96
 Listen 127.0.0.1:${port}
-${body}${opts.extraConfig ?? ''}
+${body}${staticServer ? staticVhost(staticServer.port, staticServer.root) : ''}${opts.extraConfig ?? ''}
 `;
 }
 
@@ -246,10 +277,12 @@ ${body}${opts.extraConfig ?? ''}
  * Starts Apache httpd on 127.0.0.1 as a real AJP client of the given backends, through
  * mod_proxy_ajp (+ mod_proxy_balancer) or mod_jk, from a standalone config under `.run/peers/`.
  * The config is syntax-checked first (`apache2 -t`); a bad one is a BAD_OPTION error with
- * Apache's message.
+ * Apache's message. Started as root, its workers run as www-data (Apache refuses root workers).
  */
 export async function startHttpd(opts: HttpdOptions): Promise<HttpdHandle> {
-  return retryPortClash(opts.port === undefined, () => startHttpdOnce(opts));
+  return retryPortClash(opts.port === undefined && opts.staticPort === undefined, () =>
+    startHttpdOnce(opts),
+  );
 }
 
 async function startHttpdOnce(opts: HttpdOptions): Promise<HttpdHandle> {
@@ -260,6 +293,10 @@ async function startHttpdOnce(opts: HttpdOptions): Promise<HttpdHandle> {
   checkBackends(opts.backends, peer);
   checkParams(opts.proxyParams, 'proxyParams', peer);
   checkParams(opts.jkWorkerProperties, 'jkWorkerProperties', peer);
+  if (opts.staticFiles) checkRelativePaths(opts.staticFiles, 'staticFiles', peer);
+  if (opts.staticPort !== undefined && !opts.staticFiles) {
+    throw new PeerError('BAD_OPTION', peer, 'staticPort needs staticFiles');
+  }
   if (!existsSync(APACHE_BIN)) {
     throw new PeerError(
       'MISSING_PACKAGE',
@@ -275,11 +312,20 @@ async function startHttpdOnce(opts: HttpdOptions): Promise<HttpdHandle> {
     );
   }
   const balancer = opts.balancer ?? opts.backends.length > 1;
-  const port = opts.port ?? (await freePort());
+  const [p1, p2] = await freePorts(2);
+  const port = opts.port ?? p1!;
   checkPort(port, 'port', peer);
+  const staticPort = opts.staticFiles ? (opts.staticPort ?? p2!) : undefined;
+  if (staticPort !== undefined) checkPort(staticPort, 'staticPort', peer);
   const dir = makeRunDir('httpd', opts.mode);
+  const staticRoot = opts.staticFiles ? join(dir, 'www') : undefined;
+  if (opts.staticFiles && staticRoot) writeFiles(staticRoot, opts.staticFiles);
   const configFile = join(dir, 'httpd.conf');
-  writeFileSync(configFile, httpdConf(dir, port, opts, balancer));
+  const staticServer =
+    staticPort !== undefined && staticRoot !== undefined
+      ? { port: staticPort, root: staticRoot }
+      : undefined;
+  writeFileSync(configFile, httpdConf(dir, port, opts, balancer, staticServer));
   if (opts.mode === 'jk')
     writeFileSync(
       join(dir, 'workers.properties'),
@@ -301,7 +347,7 @@ async function startHttpdOnce(opts: HttpdOptions): Promise<HttpdHandle> {
     command: APACHE_BIN,
     args: ['-f', configFile, '-DFOREGROUND'],
     logFile: join(dir, 'httpd.log'),
-    ports: [port],
+    ports: staticPort === undefined ? [port] : [port, staticPort],
     readyTimeoutMs: opts.readyTimeoutMs ?? 10_000,
     stopTimeoutMs: opts.stopTimeoutMs ?? 10_000,
   });
@@ -311,5 +357,8 @@ async function startHttpdOnce(opts: HttpdOptions): Promise<HttpdHandle> {
     mode: opts.mode,
     balancer,
     configFile,
+    staticPort,
+    staticUrl: staticPort === undefined ? undefined : `http://127.0.0.1:${staticPort}`,
+    staticRoot,
   });
 }

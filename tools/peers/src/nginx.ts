@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, normalize } from 'node:path';
+import { join } from 'node:path';
 
 import { hostPort, resolveHttpBackends, type HttpBackend } from './backends.js';
 import { PeerError } from './errors.js';
+import { writeFiles } from './files.js';
 import { needBinary } from './missing.js';
 import { discardRunDir, makeRunDir } from './paths.js';
 import { extendHandle, launch, retryPortClash, type PeerHandle } from './peer-process.js';
@@ -51,8 +52,10 @@ export interface NginxHandle extends PeerHandle {
 
 /**
  * Starts nginx (master in the foreground, `daemon off`) on 127.0.0.1 with its pid, logs and temp
- * paths inside the run directory (P18). Running as root, workers run as www-data, so a
- * `staticDir` must be readable by that user.
+ * paths inside the run directory (P18). Its workers run as the user who started it (as root:
+ * `user root root;`, not nginx's default `nobody` or Debian's www-data), so it serves a
+ * `staticDir` or run directory that only that user can reach, such as a checkout under `/root`
+ * or in a `mktemp -d` folder.
  */
 export async function startNginx(opts: NginxOptions): Promise<NginxHandle> {
   return retryPortClash(opts.port === undefined && opts.staticPort === undefined, () =>
@@ -87,12 +90,7 @@ async function startNginxOnce(opts: NginxOptions): Promise<NginxHandle> {
   let staticRoot = opts.staticDir;
   if (staticRoot === undefined && opts.staticFiles) {
     staticRoot = join(dir, 'www');
-    mkdirSync(staticRoot);
-    for (const [rel, content] of Object.entries(opts.staticFiles)) {
-      const clean = normalize(rel);
-      mkdirSync(dirname(join(staticRoot, clean)), { recursive: true });
-      writeFileSync(join(staticRoot, clean), content);
-    }
+    writeFiles(staticRoot, opts.staticFiles);
   }
   const keepalive = opts.upstreamKeepalive ?? 0;
   const servers: string[] = [];
@@ -116,7 +114,7 @@ ${backends.map((b) => `    server ${hostPort(b)};`).join('\n')}${keepalive > 0 ?
   }
   const t = join(dir, 'tmp');
   const conf = `# written by @cohort/peers
-${process.getuid?.() === 0 ? 'user www-data;\n' : ''}worker_processes ${workers};
+${process.getuid?.() === 0 ? 'user root root;\n' : ''}worker_processes ${workers};
 pid "${join(dir, 'nginx.pid')}";
 error_log "${join(dir, 'logs', 'error.log')}" warn;
 events { worker_connections 1024; }
