@@ -73,6 +73,7 @@ export {
 } from './server/server.js';
 export { AjpIncomingRequest, type AjpSocketInfo } from './server/incoming-request.js';
 export { AjpServerResponse } from './server/server-response.js';
+export { AjpResponseStateError, type AjpResponseStateCode } from './server/response-error.js';
 export {
   BUILTIN_REQUEST_ATTRIBUTES,
   checkRequest,

@@ -80,7 +80,14 @@ export class AjpIncomingRequest extends Readable {
   complete = false;
 
   /** @internal */
-  constructor(fr: DecodedForwardRequest, socket: AjpSocketInfo, pull: () => void) {
+  constructor(
+    fr: DecodedForwardRequest,
+    socket: AjpSocketInfo,
+    pull: () => void,
+    private readonly listenerError: (error: unknown, event: string) => void = (e) => {
+      throw e;
+    },
+  ) {
     super({ read: pull });
     this.ajp = fr;
     this.method = fr.method;
@@ -108,6 +115,20 @@ export class AjpIncomingRequest extends Readable {
 
   /** True when the request was cut off before its body ended. */
   aborted = false;
+
+  /**
+   * Emits as `EventEmitter.emit`, but an exception thrown by a listener (of `data`, `end`,
+   * `aborted`…) goes to the server (logged, the request aborted) instead of up into the socket
+   * callback that delivered the bytes, where it would end the process.
+   */
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    try {
+      return super.emit(event, ...args);
+    } catch (err) {
+      this.listenerError(err, `request '${String(event)}'`);
+      return true;
+    }
+  }
 
   /**
    * As Node's `IncomingMessage`: an abort emits `aborted`, and the error is emitted only when

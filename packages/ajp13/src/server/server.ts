@@ -327,7 +327,8 @@ class AjpConnectionHandler {
       bodyEnded: false,
       finished: false,
     };
-    ex.req = new AjpIncomingRequest(fr, info, () => this.pull(ex));
+    const listenerError = (err: unknown, event: string) => this.onListenerError(ex, err, event);
+    ex.req = new AjpIncomingRequest(fr, info, () => this.pull(ex), listenerError);
     if (fr.contentLength === 0) this.endBody(ex);
     else if (ex.asked) this.armBody();
     ex.res = new AjpServerResponse(
@@ -345,6 +346,7 @@ class AjpConnectionHandler {
           else socket.once('drain', cb);
         },
         done: (ok) => this.endRequest(ex, ok),
+        listenerError,
       },
       this.cfg.packetSize,
     );
@@ -367,6 +369,21 @@ class AjpConnectionHandler {
         this.abortCurrent(err as Error);
         socket.destroy();
       }
+    }
+  }
+
+  /**
+   * A listener of the request's or the response's events threw. Node's http server lets that end
+   * the process; here it is logged, and a request still running is answered 500 (before its
+   * headers) or cut off (after), as when the request listener itself throws.
+   */
+  private onListenerError(ex: Exchange, err: unknown, event: string): void {
+    this.cfg.log.error({ err, event }, 'AJP request: an event listener threw');
+    if (ex.finished || this.current !== ex) return;
+    if (!ex.res.headersSent) this.reject(500);
+    else {
+      this.abortCurrent(err instanceof Error ? err : new Error(String(err)));
+      this.socket.destroy();
     }
   }
 
@@ -454,7 +471,11 @@ class AjpConnectionHandler {
     this.requestTimer = null;
     this.clearBody();
     if (!ok) {
-      this.socket.destroy();
+      // the app destroyed the response: before its headers, the web server gets a 500 (a cut
+      // connection would make it mark this backend in error for every client); after them the
+      // connection is cut so that the client sees a truncated response, not a complete one
+      if (!ex.res.headersSent && !this.socket.destroyed) this.reject(500);
+      else this.socket.destroy();
       return;
     }
     if (!ex.bodyEnded) {
@@ -473,7 +494,14 @@ class AjpConnectionHandler {
     const ex = this.current;
     this.current = null;
     if (ex !== null && !ex.finished) {
-      ex.req.socket.emit('close', true);
+      try {
+        ex.req.socket.emit('close', true);
+      } catch (err) {
+        this.cfg.log.error(
+          { err, event: "socket 'close'" },
+          'AJP request: an event listener threw',
+        );
+      }
       ex.finished = true;
       const err = new Error('AJP connection closed before the response ended');
       if (!ex.bodyEnded) ex.req.destroy(err);
