@@ -82,6 +82,44 @@ describe('cohort-proxy bin', () => {
     expect(r.stderr).toContain('balancers[0].members[0].weight');
   });
 
+  it('--check shows default ports, prints the warnings, and places a YAML error by line', () => {
+    const file = join(dir, 'warn.yaml');
+    writeFileSync(
+      file,
+      'balancers:\n  - name: app\n    members:\n      - url: ajp://127.0.0.1\n      - url: http://127.0.0.1\n        route: b\n      - url: ajp://[::1]:8010\n        route: c\n        secret: s\n',
+    );
+    const r = spawnSync(process.execPath, [cli, '--check', '-c', file], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('m1=ajp://127.0.0.1:8009 (default ajp port)[active]');
+    expect(r.stdout).toContain('b=http://127.0.0.1:80 (default http port)[active]');
+    expect(r.stdout).toContain('c=ajp://[::1]:8010[active]');
+    expect(r.stdout).toContain('2 warnings:');
+    expect(r.stdout).toContain('  balancers[0].members: a member has no route');
+    expect(r.stdout).toContain('  balancers[0].members[0].secret: ajp:// member without a secret');
+    const syntax = join(dir, 'syntax.yaml');
+    writeFileSync(syntax, 'balancers:\n  - name: app\n    members:\n\t- url: http://x:1\n');
+    const bad = spawnSync(process.execPath, [cli, '--check', '-c', syntax], { encoding: 'utf8' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('line 4, column 1: Tabs are not allowed');
+    expect(bad.stderr).not.toContain('(top level)');
+  });
+
+  it('logs the warnings of the configuration at start', async () => {
+    const port = await deadPort();
+    const file = join(dir, 'warn-run.yaml');
+    writeFileSync(
+      file,
+      `listen: 127.0.0.1:${port}\nbalancers:\n  - name: app\n    members:\n      - url: ${a.url}\n`,
+    );
+    const { child, out } = start(file);
+    await waitFor(out, 'cohort-proxy listening');
+    expect(out()).toMatch(/"path":"balancers\[0\]\.members"[^\n]*a member has no route/);
+    expect(await routeAt(port)).toBe('a');
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    await exited;
+  }, 90_000);
+
   it('serves, reloads on SIGHUP (a bad file is refused), and drains on SIGTERM', async () => {
     const port = await deadPort();
     const file = join(dir, 'run.yaml');

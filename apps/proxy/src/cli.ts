@@ -2,9 +2,10 @@
 import cluster from 'node:cluster';
 
 import { Command } from 'commander';
+import type { Logger } from 'pino';
 
-import { ConfigError } from './config/errors.js';
-import { loadConfig, type ResolvedConfig } from './config/load.js';
+import { ConfigError, issuePlace } from './config/errors.js';
+import { loadConfig, type ResolvedConfig, type ResolvedMember } from './config/load.js';
 import { createLogger } from './log.js';
 import { CohortProxy } from './proxy.js';
 
@@ -25,19 +26,37 @@ function load(file: string): ResolvedConfig {
   }
 }
 
+/** A member's address with its port always shown, and said to be the default when it is. */
+function memberAddress(m: ResolvedMember): string {
+  const { protocol, host, port, origin } = m.url;
+  const shown = `${protocol}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  return /:\d+$/.test(origin) ? shown : `${shown} (default ${protocol} port)`;
+}
+
+/** The `--check` summary: one line per balancer, then the warnings, if any. */
 function summary(c: ResolvedConfig): string {
-  return c.balancers
-    .map(
-      (b) =>
-        `  balancer ${b.name} (${b.hosts?.join(',') ?? '*'} ${b.path}, ${b.method}): ${b.members.map((m) => `${m.route}=${m.url.origin}[${m.state}]`).join(' ')}`,
-    )
-    .join('\n');
+  const lines = c.balancers.map(
+    (b) =>
+      `  balancer ${b.name} (${b.hosts?.join(',') ?? '*'} ${b.path}, ${b.method}): ${b.members.map((m) => `${m.route}=${memberAddress(m)}[${m.state}]`).join(' ')}`,
+  );
+  if (c.warnings.length > 0) {
+    lines.push(`${c.warnings.length} warning${c.warnings.length === 1 ? '' : 's'}:`);
+    for (const w of c.warnings) lines.push(`  ${issuePlace(w)}: ${w.message}`);
+  }
+  return lines.join('\n');
+}
+
+/** Logs each warning of a configuration (at start and after a reload). */
+function logWarnings(log: Logger, c: ResolvedConfig): void {
+  for (const w of c.warnings) log.warn({ path: w.path }, `configuration: ${w.message}`);
 }
 
 /** One serving process: builds the proxy, listens, reloads on SIGHUP (or the primary's message), drains on SIGTERM. */
 async function serve(file: string, config: ResolvedConfig): Promise<void> {
   const proxy = new CohortProxy(config);
   const log = proxy.log;
+  // With workers, the primary logs the warnings once.
+  if (cluster.isPrimary) logWarnings(log, config);
   const addr = await proxy.listen();
   log.info(
     { host: addr.address, port: addr.port, worker: cluster.isWorker ? cluster.worker?.id : 0 },
@@ -45,7 +64,9 @@ async function serve(file: string, config: ResolvedConfig): Promise<void> {
   );
   const reload = () => {
     try {
-      proxy.reload(loadConfig(file));
+      const next = loadConfig(file);
+      proxy.reload(next);
+      if (cluster.isPrimary) logWarnings(log, next);
     } catch (e) {
       log.error(
         { err: (e as Error).message },
@@ -76,6 +97,7 @@ async function serve(file: string, config: ResolvedConfig): Promise<void> {
 /** The primary of `workers: N`: forks the workers, relays SIGHUP and SIGTERM, replaces crashed workers. */
 function supervise(file: string, config: ResolvedConfig): void {
   const log = createLogger(config.log.level);
+  logWarnings(log, config);
   let stopping = false;
   const fork = () => cluster.fork();
   for (let i = 0; i < config.workers; i++) fork();
@@ -93,7 +115,7 @@ function supervise(file: string, config: ResolvedConfig): void {
   });
   process.on('SIGHUP', () => {
     try {
-      loadConfig(file);
+      logWarnings(log, loadConfig(file));
     } catch (e) {
       log.error({ err: (e as Error).message }, 'reload refused: the configuration is invalid');
       return;

@@ -167,6 +167,73 @@ describe('config', () => {
     }
   });
 
+  it('names the line and column of a YAML syntax error, not "(top level)"', () => {
+    const text =
+      'listen: 127.0.0.1:8000\nbalancers:\n  - name: app\n    members: [ { url: http://x:1 }\n';
+    const issue = issuesOf(() => parseConfig(text, 'p.yaml'))[0]!;
+    expect([issue.line, issue.column]).toEqual([5, 1]);
+    let message = '';
+    try {
+      parseConfig('workers: 1\nworkers: 2\nbalancers: []\n', 'p.yaml');
+    } catch (e) {
+      message = (e as Error).message;
+      expect((e as ConfigError).issues[0]).toMatchObject({ path: '', line: 2, column: 1 });
+    }
+    expect(message).toContain('line 2, column 1: Map keys must be unique (in "workers: 2")');
+    expect(message).not.toContain('(top level)');
+    const tag = issuesOf(() => parseConfig('workers: 1\nx: !foo 1\n'))[0]!;
+    expect([tag.line, tag.column]).toEqual([2, 4]);
+    // A problem of the whole document that has no place in the text stays "(top level)".
+    expect(() => validateConfig([])).toThrow(/\(top level\)/);
+  });
+
+  it('a valid config with nothing doubtful has no warnings', () => {
+    expect(parseConfig(MIN).warnings).toEqual([]);
+  });
+
+  it('warns when a balancer with affinity leaves routes to the default', () => {
+    const c = validateConfig({
+      balancers: [
+        { name: 'a', members: [{ url: 'http://x:1' }, { url: 'http://x:2', route: 'r2' }] },
+        {
+          name: 'b',
+          path: '/b',
+          affinity: { dialect: 'msm' },
+          members: [{ url: 'http://x:1' }, { url: 'http://x:2' }],
+        },
+        {
+          name: 'none',
+          path: '/n',
+          affinity: { dialect: 'none' },
+          members: [{ url: 'http://x:1' }, { url: 'http://x:2' }],
+        },
+      ],
+    });
+    expect(c.warnings.map((w) => w.path)).toEqual(['balancers[0].members', 'balancers[1].members']);
+    expect(c.warnings[0]!.message).toContain('members[0] is "m1"');
+    expect(c.warnings[0]!.message).toContain('dialect "tomcat"');
+    expect(c.warnings[1]!.message).toContain('2 members have no route');
+    expect(c.warnings[1]!.message).toContain('members[1] is "m2"');
+  });
+
+  it('warns for ajp:// members without a secret (Tomcat requires one by default)', () => {
+    const c = validateConfig({
+      balancers: [
+        {
+          name: 'a',
+          members: [
+            { url: 'ajp://127.0.0.1', route: 'a' },
+            { url: 'ajp://127.0.0.1:8010', route: 'b', secret: 's' },
+            { url: 'http://127.0.0.1:8080', route: 'c' },
+          ],
+        },
+      ],
+    });
+    expect(c.warnings).toHaveLength(1);
+    expect(c.warnings[0]!.path).toBe('balancers[0].members[0].secret');
+    expect(c.warnings[0]!.message).toContain('secretRequired');
+  });
+
   it('gives members without a route m1, m2, … and hash hashes the client by default', () => {
     const c = validateConfig({
       balancers: [

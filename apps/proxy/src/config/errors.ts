@@ -1,9 +1,24 @@
-/** One problem in a configuration: where (a key path such as `balancers[0].members[1].weight`) and why. */
+/**
+ * One problem (or, in a resolved configuration's `warnings`, one doubtful setting) in a
+ * configuration: where (a key path such as `balancers[0].members[1].weight`, or for a YAML
+ * syntax error the line and column) and why.
+ */
 export interface ConfigIssue {
-  /** The key path, `` (empty) for the whole document. */
+  /** The key path, `` (empty) for the whole document and for YAML syntax errors. */
   readonly path: string;
   /** What is wrong and what was expected. */
   readonly message: string;
+  /** For YAML syntax errors: the 1-based line where the error was found. */
+  readonly line?: number;
+  /** For YAML syntax errors: the 1-based column on that line. */
+  readonly column?: number;
+}
+
+/** Where an issue is, as printed: its key path, `line L, column C`, or `(top level)`. */
+export function issuePlace(issue: ConfigIssue): string {
+  if (issue.path !== '') return issue.path;
+  if (issue.line !== undefined) return `line ${issue.line}, column ${issue.column ?? 1}`;
+  return '(top level)';
 }
 
 /** Codes of {@link ConfigError}. */
@@ -20,7 +35,7 @@ export class ConfigError extends Error {
   constructor(code: ConfigErrorCode, issues: readonly ConfigIssue[], source = 'config') {
     super(
       `${source}: ${issues.length === 1 ? 'invalid' : `${issues.length} problems`}\n` +
-        issues.map((i) => `  ${i.path === '' ? '(top level)' : i.path}: ${i.message}`).join('\n'),
+        issues.map((i) => `  ${issuePlace(i)}: ${i.message}`).join('\n'),
     );
     this.name = 'ConfigError';
     this.code = code;

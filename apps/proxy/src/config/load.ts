@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument, type YAMLError } from 'yaml';
 
 import { ConfigError, formatPath, type ConfigIssue } from './errors.js';
 import {
@@ -17,13 +17,42 @@ export type ResolvedBalancer = Omit<BalancerConfig, 'members' | 'maxAttempts'> &
   readonly members: readonly ResolvedMember[];
   readonly maxAttempts: number;
 };
-/** A validated configuration with every default and derived value filled in. */
+/**
+ * A validated configuration with every default and derived value filled in, and the warnings:
+ * settings that are valid but probably not meant (`--check` prints them, the proxy logs them at
+ * start and on reload).
+ */
 export type ResolvedConfig = Omit<ProxyConfig, 'balancers'> & {
   readonly balancers: readonly ResolvedBalancer[];
+  /** Valid but doubtful settings, each with its key path; empty when there are none. */
+  readonly warnings: readonly ConfigIssue[];
 };
+
+/** Warnings for one balancer: defaulted routes under affinity, AJP members without a secret. */
+function balancerWarnings(b: BalancerConfig, at: string): ConfigIssue[] {
+  const warnings: ConfigIssue[] = [];
+  const unnamed = b.members.flatMap((m, mi) => (m.route === undefined ? [mi] : []));
+  if (b.affinity.dialect !== 'none' && unnamed.length > 0) {
+    const list = unnamed.map((mi) => `members[${mi}] is "m${mi + 1}"`).join(', ');
+    warnings.push({
+      path: `${at}.members`,
+      message: `${unnamed.length === 1 ? 'a member has' : `${unnamed.length} members have`} no route, so the default is used (${list}); with affinity (dialect "${b.affinity.dialect}") a session sticks only when its id ends in the member's route: set each route to the server's jvmRoute (Tomcat) or to the route its session ids carry, or set affinity.dialect to "none"`,
+    });
+  }
+  b.members.forEach((m, mi) => {
+    if (m.url.protocol === 'ajp' && m.secret === undefined) {
+      warnings.push({
+        path: `${at}.members[${mi}].secret`,
+        message: `ajp:// member without a secret: Tomcat 10 (and 9.0.31+, 8.5.51+) requires one by default (secretRequired="true") and answers 403 to every request from a proxy that sends none; set secret to the AJP connector's secret, unless that connector has secretRequired="false"`,
+      });
+    }
+  });
+  return warnings;
+}
 
 function crossCheck(config: ProxyConfig): { issues: ConfigIssue[]; resolved: ResolvedConfig } {
   const issues: ConfigIssue[] = [];
+  const warnings: ConfigIssue[] = [];
   const names = new Set<string>();
   const places = new Map<string, number>();
   const balancers = config.balancers.map((b, bi): ResolvedBalancer => {
@@ -105,14 +134,16 @@ function crossCheck(config: ProxyConfig): { issues: ConfigIssue[]; resolved: Res
         message: 'the resin dialect addresses at most 64 members',
       });
     }
+    warnings.push(...balancerWarnings(b, at));
     return { ...b, members, maxAttempts: b.maxAttempts ?? Math.max(1, members.length) };
   });
-  return { issues, resolved: { ...config, balancers } };
+  return { issues, resolved: { ...config, balancers, warnings } };
 }
 
 /**
  * Validates a parsed configuration object. Throws {@link ConfigError} (`ERR_CONFIG_INVALID`)
- * listing every bad key with its path and the reason.
+ * listing every bad key with its path and the reason; valid but doubtful settings are in the
+ * result's `warnings`.
  */
 export function validateConfig(input: unknown, source = 'config'): ResolvedConfig {
   const r = configSchema.safeParse(input);
@@ -128,17 +159,44 @@ export function validateConfig(input: unknown, source = 'config'): ResolvedConfi
   return resolved;
 }
 
-/** Parses YAML or JSON text (JSON is YAML) and validates it. */
+/** The source line of `text` numbered `line` (1-based), trimmed and cut to 60 characters. */
+function sourceLine(text: string, line: number): string {
+  const l = (text.split(/\r\n|\r|\n/)[line - 1] ?? '').trim();
+  return l.length > 60 ? `${l.slice(0, 57)}...` : l;
+}
+
+/** A YAML parser error or warning as an issue located by line and column (1-based). */
+function syntaxIssue(e: YAMLError, text: string, lines: LineCounter): ConfigIssue {
+  const { line, col } = lines.linePos(e.pos[0]);
+  const shown = sourceLine(text, line);
+  return {
+    path: '',
+    line,
+    column: col,
+    message: `${e.message}${shown === '' ? '' : ` (in ${JSON.stringify(shown)})`}`,
+  };
+}
+
+/**
+ * Parses YAML or JSON text (JSON is YAML) and validates it. A syntax error is a
+ * {@link ConfigError} `ERR_CONFIG_SYNTAX` whose issues carry the line and column.
+ */
 export function parseConfig(text: string, source = 'config'): ResolvedConfig {
   let data: unknown;
   try {
     // Warnings (unknown tags, …) are refused like errors: a config file has no use for them.
-    const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, logLevel: 'silent' });
+    const lines = new LineCounter();
+    const doc = parseDocument(text, {
+      prettyErrors: false,
+      lineCounter: lines,
+      uniqueKeys: true,
+      logLevel: 'silent',
+    });
     const problems = [...doc.errors, ...doc.warnings];
     if (problems.length > 0) {
       throw new ConfigError(
         'ERR_CONFIG_SYNTAX',
-        problems.map((p) => ({ path: '', message: p.message })),
+        problems.map((p) => syntaxIssue(p, text, lines)),
         source,
       );
     }
