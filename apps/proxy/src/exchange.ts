@@ -3,7 +3,13 @@ import type { Readable } from 'node:stream';
 import { clearPinCookie, pinCookie } from './balancer/affinity.js';
 import { decide, type DecisionKind, type PinAction } from './balancer/decide.js';
 import type { MemberState } from './balancer/member-state.js';
-import { marksMemberInError, mayRetry, type FailurePhase } from './balancer/retry.js';
+import {
+  countsAsOutlierFailure,
+  marksMemberInError,
+  mayRetry,
+  OUTLIER_CONSECUTIVE_FAILURES,
+  type FailurePhase,
+} from './balancer/retry.js';
 import type { FrontRequest } from './front/request.js';
 import type { FrontResponse } from './front/response.js';
 import { BodyBridge, BodyTooLargeError, type BodyStart } from './http/body.js';
@@ -12,6 +18,16 @@ import { requestHeaders } from './http/headers.js';
 import { responseHeaders } from './http/rewrite.js';
 import type { ForwardHandler } from './members/transport.js';
 import type { BalancerRuntime, MemberRuntime } from './runtime.js';
+
+/** Fields of an interim response that concern one connection only. */
+const HOP_BY_HOP: ReadonlySet<string> = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'content-length',
+  'upgrade',
+  'proxy-connection',
+]);
 
 /** Marks a held first chunk as already written. */
 const EMPTY = Buffer.alloc(0);
@@ -27,6 +43,13 @@ function declaredLength(headers: readonly string[]): number {
     if (!/^\d{1,15}$/.test(v)) return -1;
     n = Number(v);
   }
+  return n;
+}
+
+/** The bytes of a flat header list's names and values. */
+function headerBytes(headers: readonly string[]): number {
+  let n = 0;
+  for (const h of headers) n += h.length;
   return n;
 }
 
@@ -63,6 +86,8 @@ export interface ExchangeEnv {
     err: Error,
     phase: FailurePhase,
     requestId: string,
+    /** The failure put the member in error. */
+    marked: boolean,
   ) => void;
 }
 
@@ -197,9 +222,19 @@ export class Exchange implements ForwardHandler {
     this.member!.state.inflight--;
   }
 
+  onInformational(status: number, statusText: string, headers: string[]): void {
+    if (this.done) return;
+    const out: string[] = [];
+    for (let i = 0; i < headers.length; i += 2) {
+      if (!HOP_BY_HOP.has(headers[i]!.toLowerCase())) out.push(headers[i]!, headers[i + 1]!);
+    }
+    this.res.writeInformational(status, statusText, out);
+  }
+
   onResponse(status: number, statusText: string, headers: string[], resume: () => void): boolean {
     if (this.done) return false;
     this.resume = resume;
+    this.member!.state.consecutiveFailures = 0;
     const out = responseHeaders(headers, this.b.rewrite, this.clientOrigin);
     this.declaredLength = declaredLength(out);
     const pin = this.pin;
@@ -292,24 +327,21 @@ export class Exchange implements ForwardHandler {
       return;
     }
     if (phase === 'responding') {
-      this.env.onMemberError(this.b, m, err, phase, this.requestId);
+      this.env.onMemberError(this.b, m, err, phase, this.requestId, false);
       this.res.destroy();
       this.finish(this.res.statusCode, 'member-abort', err);
       return;
     }
-    if (marksMemberInError(phase)) m.state.errorUntil = this.env.now() + this.b.config.retry;
+    const marked = this.judgeMember(m, phase);
     this.tried.add(m.state);
-    this.env.onMemberError(this.b, m, err, phase, this.requestId);
+    this.env.onMemberError(this.b, m, err, phase, this.requestId, marked);
     const bodyReplayable =
       this.body !== 'stream' ||
       (this.bridge !== undefined &&
         !this.bridge.clientFailed &&
         this.bridge.consumedAfterStart === 0 &&
         (this.bodyStart?.ended === true || !this.req.complete));
-    if (this.body === 'stream' && this.bridge) {
-      if (bodyReplayable) this.bridge.destroy();
-      else if (!this.bridge.destroyed) this.bridge.destroy();
-    }
+    if (this.bridge !== undefined && !this.bridge.destroyed) this.bridge.destroy();
     if (
       mayRetry({
         phase,
@@ -322,11 +354,60 @@ export class Exchange implements ForwardHandler {
       this.attempt();
       return;
     }
-    if (phase === 'timeout') this.reply(504, 'the member did not answer in time');
-    else if (phase === 'connect') {
-      const retryAfter = String(Math.max(1, Math.ceil(this.b.config.retry / 1000)));
-      this.reply(503, 'no member could be reached', { 'Retry-After': retryAfter });
-    } else this.reply(502, 'the member failed before answering', undefined, this.body === 'stream');
+    const unread = this.body === 'stream';
+    switch (phase) {
+      case 'timeout':
+        this.reply(504, 'the member did not answer in time');
+        return;
+      case 'connect':
+        this.reply(503, 'no member could be reached', { 'Retry-After': this.retryAfter() });
+        return;
+      case 'queue':
+        this.reply(503, 'every connection to the member is busy', {
+          'Retry-After': this.retryAfter(),
+        });
+        return;
+      case 'request':
+        if ((err as { code?: unknown }).code !== 'REQUEST_TOO_LARGE')
+          this.reply(400, 'the request cannot be sent to the member', undefined, unread);
+        else if (this.req.url.length > headerBytes(this.req.rawHeaders))
+          this.reply(414, 'the request target is too long for the member', undefined, unread);
+        else
+          this.reply(
+            431,
+            'the request header fields are too large for the member',
+            undefined,
+            unread,
+          );
+        return;
+      case 'invalid':
+        this.reply(502, 'the member sent an invalid response', undefined, unread);
+        return;
+      default:
+        this.reply(502, 'the member failed before answering', undefined, unread);
+    }
+  }
+
+  /** `Retry-After` in seconds: the balancer's `retry` period, at least 1. */
+  private retryAfter(): string {
+    return String(Math.max(1, Math.ceil(this.b.config.retry / 1000)));
+  }
+
+  /**
+   * Passive detection after a failure in `phase`: a transport failure puts the member in error
+   * at once; failed answers only after {@link OUTLIER_CONSECUTIVE_FAILURES} in a row. Returns
+   * whether the member is now in error.
+   */
+  private judgeMember(m: MemberRuntime, phase: FailurePhase): boolean {
+    const st = m.state;
+    let mark = marksMemberInError(phase);
+    if (countsAsOutlierFailure(phase) && ++st.consecutiveFailures >= OUTLIER_CONSECUTIVE_FAILURES)
+      mark = true;
+    if (mark) {
+      st.consecutiveFailures = 0;
+      st.errorUntil = this.env.now() + this.b.config.retry;
+    }
+    return mark;
   }
 
   /**

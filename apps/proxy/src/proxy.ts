@@ -193,6 +193,7 @@ export class CohortProxy {
     err: Error,
     phase: FailurePhase,
     requestId: string,
+    marked: boolean,
   ): void => {
     this.log.warn(
       {
@@ -203,7 +204,7 @@ export class CohortProxy {
         code: (err as NodeJS.ErrnoException).code,
         err: err.message,
       },
-      phase === 'connect' || phase === 'sent' ? 'member failed; marked in error' : 'member failed',
+      marked ? 'member failed; marked in error' : 'member failed',
     );
   };
 
@@ -472,11 +473,10 @@ export class CohortProxy {
           },
           onError: (err, phase) => {
             m.state.inflight--;
-            this.onMemberError(b, m, err, phase, id);
-            if (phase === 'connect') {
-              m.state.errorUntil = this.now() + b.config.retry;
-              if (tried.size < b.config.maxAttempts) return attempt();
-            }
+            const connect = phase === 'connect';
+            if (connect) m.state.errorUntil = this.now() + b.config.retry;
+            this.onMemberError(b, m, err, phase, id, connect);
+            if (connect && tried.size < b.config.maxAttempts) return attempt();
             if (relayed) socket.destroy();
             else
               sendRawError(

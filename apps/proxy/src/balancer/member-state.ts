@@ -28,6 +28,8 @@ export interface MemberState {
   traffic: number;
   /** Requests sent since start. */
   requests: number;
+  /** Failed answers (invalid, timed out) since the last good one (outlier detection). */
+  consecutiveFailures: number;
 }
 
 /** A fresh member state. */
@@ -53,6 +55,7 @@ export function memberState(
     lbstatus: 0,
     traffic: 0,
     requests: 0,
+    consecutiveFailures: 0,
   };
 }
 

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 
-import { marksMemberInError, mayRetry, type FailurePhase } from './retry.js';
+import {
+  countsAsOutlierFailure,
+  marksMemberInError,
+  mayRetry,
+  type FailurePhase,
+} from './retry.js';
 
 const base = { method: 'GET', bodyReplayable: true, attempts: 1, maxAttempts: 3 };
 
@@ -37,5 +42,16 @@ describe('retry rules', () => {
     expect(marksMemberInError('sent')).toBe(true);
     expect(marksMemberInError('timeout')).toBe(false);
     expect(marksMemberInError('responding')).toBe(false);
+  });
+  it('one request fault never marks the member at once and is never retried elsewhere', () => {
+    for (const phase of ['invalid', 'request', 'queue'] as FailurePhase[]) {
+      expect(marksMemberInError(phase)).toBe(false);
+      expect(mayRetry({ ...base, phase })).toBe(false);
+    }
+    expect(countsAsOutlierFailure('invalid')).toBe(true);
+    expect(countsAsOutlierFailure('timeout')).toBe(true);
+    expect(countsAsOutlierFailure('request')).toBe(false);
+    expect(countsAsOutlierFailure('queue')).toBe(false);
+    expect(countsAsOutlierFailure('connect')).toBe(false);
   });
 });

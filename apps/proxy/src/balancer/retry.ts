@@ -6,6 +6,22 @@ export type FailurePhase =
   | 'sent'
   /** The member stopped answering before sending response headers within the response timeout. */
   | 'timeout'
+  /**
+   * The member answered with bytes that are not a valid response (a head too large, control
+   * characters, folded lines, too many interim responses, an unasked 101): a 502 for this
+   * request alone, counted towards {@link OUTLIER_CONSECUTIVE_FAILURES}.
+   */
+  | 'invalid'
+  /**
+   * The request cannot be sent to this member at all (it does not fit an AJP packet, a header
+   * cannot be written): the client's fault, answered 400/414/431, never the member's.
+   */
+  | 'request'
+  /**
+   * No connection to the member came free within `timeouts.queue` (all `maxConnections` busy):
+   * 503 with Retry-After for this request; the member is busy, not broken.
+   */
+  | 'queue'
   /** Response bytes had already been sent to the client. */
   | 'responding';
 
@@ -45,9 +61,24 @@ export function mayRetry(r: RetryInput): boolean {
 }
 
 /**
- * Whether a failure puts the member in error for the balancer's `retry` period (passive
- * detection): connect failures and resets do; a slow answer (timeout) and client-side aborts do not.
+ * Whether a failure puts the member in error for the balancer's `retry` period at once (passive
+ * detection): transport failures do — the connection refused or timed out (`connect`), reset or
+ * closed before any response byte (`sent`). An invalid answer, a slow one and a request that
+ * cannot be encoded do not: one client can provoke those with its own request, so they only
+ * count towards {@link OUTLIER_CONSECUTIVE_FAILURES}.
  */
 export function marksMemberInError(phase: FailurePhase): boolean {
   return phase === 'connect' || phase === 'sent';
+}
+
+/**
+ * Consecutive failed answers (invalid responses, response timeouts) after which a member is put
+ * in error for `retry`, as Envoy's `consecutive_5xx` (also 5). Any good answer resets the count,
+ * so one client's bad URL among other clients' good requests never ejects a member.
+ */
+export const OUTLIER_CONSECUTIVE_FAILURES = 5;
+
+/** Whether a failure in `phase` counts towards {@link OUTLIER_CONSECUTIVE_FAILURES}. */
+export function countsAsOutlierFailure(phase: FailurePhase): boolean {
+  return phase === 'invalid' || phase === 'timeout';
 }

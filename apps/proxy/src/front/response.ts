@@ -129,6 +129,18 @@ export class FrontResponse {
     if (!this.headersSent) this.conn.write('HTTP/1.1 100 Continue\r\n\r\n');
   }
 
+  /**
+   * Sends an informational response (103 Early Hints) ahead of the final one, to HTTP/1.1
+   * clients only (RFC 9110 §15.2: a 1.0 client cannot read one). `headers` is flat and already
+   * checked by the member's response parser.
+   */
+  writeInformational(status: number, reason: string, headers: readonly string[]): void {
+    if (this.headersSent || this.versionMinor !== 1) return;
+    let text = `HTTP/1.1 ${status} ${reason || 'Early Hints'}\r\n`;
+    for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
+    this.conn.write(text + '\r\n');
+  }
+
   /** Cuts the client connection (a response that cannot be completed). */
   destroy(): void {
     this.conn.destroy();

@@ -19,11 +19,24 @@ export interface AjpMemberOptions {
   readonly replyTimeout: number;
 }
 
-function phaseOf(err: unknown): FailurePhase {
+/** Where an AJP request failed, in the proxy's terms (see {@link FailurePhase}). */
+export function phaseOf(err: unknown): FailurePhase {
   if (err instanceof AjpRequestError) {
     if (err.responseStarted) return 'responding';
+    switch (err.code) {
+      case 'REQUEST_TOO_LARGE':
+      case 'INVALID_REQUEST':
+        return 'request';
+      case 'ACQUIRE_TIMEOUT':
+        return 'queue';
+      case 'PROTOCOL_ERROR':
+        return 'invalid';
+      case 'REPLY_TIMEOUT':
+        if (err.requestSent) return 'timeout';
+        break;
+      default:
+    }
     if (!err.requestSent) return 'connect';
-    if (err.code === 'REPLY_TIMEOUT') return 'timeout';
     return 'sent';
   }
   return 'sent';

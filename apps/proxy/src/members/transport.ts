@@ -30,6 +30,8 @@ export interface ForwardHandler {
   onEnd(): void;
   /** The attempt failed; `phase` says how far it got (decides retries and passive detection). */
   onError(err: Error, phase: FailurePhase): void;
+  /** An informational response before the final one (103 Early Hints), to relay to the client. */
+  onInformational?(status: number, statusText: string, headers: string[]): void;
 }
 
 /** Receives the outcome of a WebSocket (Upgrade) handshake through a member. */

@@ -257,6 +257,13 @@ export class Http1Connection implements ResponseSink, RequestCarrier {
     return false;
   }
 
+  /** {@inheritDoc ResponseSink.onInterim} */
+  onInterim(status: number, reason: string, headers: string[]): void {
+    const r = this.request;
+    if (r !== undefined && !r.finished && status === 103)
+      r.handler.onInformational?.(status, reason, headers);
+  }
+
   /** {@inheritDoc ResponseSink.onBody} */
   onBody(chunk: Buffer): boolean {
     const r = this.request;

@@ -1,6 +1,6 @@
 import type { FailurePhase } from '../../balancer/retry.js';
 import type { ForwardHandler, ForwardRequest } from '../transport.js';
-import { ClientError } from './errors.js';
+import { ClientError, ResponseParseError } from './errors.js';
 import type { RequestHead } from './request-head.js';
 
 /** Error codes that say the connection never came up, whatever was attempted. */
@@ -21,11 +21,14 @@ const TIMEOUT_CODES: ReadonlySet<string> = new Set(['RESPONSE_TIMEOUT', 'UND_ERR
 /**
  * Where a failed request got to: `connect` when no byte of it was written (safe to send
  * anywhere again) or the connection never came up, `responding` once its response head was
- * handed on, `timeout` when the member did not answer in time, `sent` otherwise.
+ * handed on, `invalid` when the member's answer was not valid HTTP, `request` when the request
+ * could not be written, `timeout` when the member did not answer in time, `sent` otherwise.
  */
 export function phaseOf(err: Error, written: boolean, responded: boolean): FailurePhase {
   if (responded) return 'responding';
   const code = (err as { code?: unknown }).code;
+  if (err instanceof ResponseParseError || code === 'UNEXPECTED_UPGRADE') return 'invalid';
+  if (code === 'INVALID_REQUEST') return 'request';
   if (!written || (typeof code === 'string' && CONNECT_CODES.has(code))) return 'connect';
   if (typeof code === 'string' && TIMEOUT_CODES.has(code)) return 'timeout';
   return 'sent';

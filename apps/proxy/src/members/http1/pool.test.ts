@@ -375,7 +375,7 @@ describe('Http1Pool against a node:http member', () => {
     expect(o.phase).toBe('sent');
   });
 
-  it('refuses to send invalid requests (phase connect, nothing written)', async () => {
+  it('refuses to send invalid requests (phase request, nothing written)', async () => {
     const m = await httpServer((_req, res) => res.end());
     const p = pool(m.port);
     for (const req of [
@@ -387,7 +387,7 @@ describe('Http1Pool against a node:http member', () => {
     ]) {
       const o = await send(p, req).done;
       expect((o.error as ClientError).code).toBe('INVALID_REQUEST');
-      expect(o.phase).toBe('connect');
+      expect(o.phase).toBe('request');
     }
     expect(m.connections()).toBe(0);
   });
@@ -530,7 +530,7 @@ describe('Http1Pool failures and their phases', () => {
     expect(o2.body.toString()).toBe('some');
   });
 
-  it('a protocol error from the member (CL + TE) → ResponseParseError, sent, connection closed', async () => {
+  it('a protocol error from the member (CL + TE) → ResponseParseError, invalid, connection closed', async () => {
     const m = await rawServer((s) =>
       s.write('HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n'),
     );
@@ -538,7 +538,7 @@ describe('Http1Pool failures and their phases', () => {
     const o = await send(p, request('GET', '/')).done;
     expect(o.error).toBeInstanceOf(ResponseParseError);
     expect((o.error as ResponseParseError).code).toBe('CONTENT_LENGTH_WITH_TRANSFER_ENCODING');
-    expect(o.phase).toBe('sent');
+    expect(o.phase).toBe('invalid');
     expect(p.size).toBe(0);
   });
 

@@ -160,7 +160,28 @@ describe('ResponseParser framing', () => {
   it('accepts a Content-Length list of equal values, empty reason, OWS around values', () => {
     const { out } = parse('HTTP/1.1 404\r\nContent-Length: 2, 2\r\nX:  a b \t\r\n\r\nno');
     expect(out).toMatchObject({ status: 404, reason: '', body: 'no' });
-    expect(out.headers).toEqual(['Content-Length', '2, 2', 'X', 'a b']);
+    expect(out.headers).toEqual(['Content-Length', '2', 'X', 'a b']);
+  });
+
+  it('a Content-Length sent twice with the same value is passed on once', () => {
+    const { out } = parse(
+      'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX: y\r\nContent-Length: 2\r\n\r\nok',
+    );
+    expect(out.headers).toEqual(['Content-Length', '2', 'X', 'y']);
+    expect(out.body).toBe('ok');
+  });
+
+  it('a head with bare LF line ends is refused as soon as the LF arrives, not at a timeout', () => {
+    for (const step of STEPS) {
+      // No CRLFCRLF ever comes: the parser must not wait for one.
+      expect(parseError('HTTP/1.1 200 OK\nContent-Length: 2\n\nok', { step }).code).toBe(
+        'INVALID_STATUS_LINE',
+      );
+      expect(parseError('HTTP/1.1 200 OK\r\nContent-Length: 2\n\nok', { step }).code).toBe(
+        'INVALID_HEADER_VALUE',
+      );
+      expect(parseError('HTTP/1.1 200 OK\r\nX\n\nok', { step }).code).toBe('INVALID_HEADER_LINE');
+    }
   });
 
   it('latin1 values pass through byte for byte', () => {

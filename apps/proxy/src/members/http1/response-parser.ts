@@ -35,6 +35,8 @@ export interface ResponseSink {
   onBody(chunk: Buffer): boolean;
   /** The response is complete (not called for 101, whose later bytes are another protocol). */
   onComplete(): void;
+  /** An interim 1xx response other than 101 (e.g. 103 Early Hints), before the final one. */
+  onInterim?(status: number, reason: string, headers: string[]): void;
 }
 
 const CR = 13;
@@ -410,6 +412,25 @@ export class ResponseParser {
   /** Rejects an incomplete head early when what arrived already cannot become a valid one. */
   private checkPartial(data: Buffer, start: number, at: number): void {
     const have = data.length - start;
+    // A line ended by a bare LF never completes a CRLF head: refuse it now rather than wait
+    // for the response timeout.
+    for (let lf = data.indexOf(LF, start); lf !== -1; lf = data.indexOf(LF, lf + 1)) {
+      if (lf === start || data[lf - 1] !== CR) {
+        const cr = data.indexOf(CR, start);
+        const inStatusLine = cr === -1 || cr > lf;
+        const line = inStatusLine ? start : data.lastIndexOf(LF, lf - 1) + 1;
+        const colon = data.indexOf(0x3a, line);
+        throw this.fail(
+          inStatusLine
+            ? 'INVALID_STATUS_LINE'
+            : colon !== -1 && colon < lf
+              ? 'INVALID_HEADER_VALUE'
+              : 'INVALID_HEADER_LINE',
+          at + (lf - start),
+          'a bare LF (lines must end with CRLF)',
+        );
+      }
+    }
     const n = Math.min(have, PREFIX.length);
     for (let i = 0; i < n; i++) {
       if (data[start + i] !== PREFIX.charCodeAt(i))
@@ -526,6 +547,10 @@ export class ResponseParser {
               at + vs,
               `Content-Length ${n} after ${length}`,
             );
+          // Equal repeats (`5, 5`, or the field twice) are one value: passed on as one field,
+          // as HAProxy does, since clients such as Node's refuse the repeat.
+          if (length !== -1) headers.length -= 2;
+          else if (value.includes(',')) headers[headers.length - 1] = String(n);
           length = n;
         } else if (lower === 'transfer-encoding') {
           te = te === undefined ? value : `${te},${value}`;
@@ -572,6 +597,7 @@ export class ResponseParser {
           at,
           `more than ${lim.maxInterim} interim responses`,
         );
+      this.sink.onInterim?.(status, reason, headers);
       return true;
     }
 
