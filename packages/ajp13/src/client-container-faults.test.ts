@@ -331,6 +331,31 @@ describe('client reactions to container faults', () => {
     expect(cpings).toBe(2);
   });
 
+  it('a GET replayed after its pooled connection died, whose replay cannot connect, is reported as sent (it may have run)', async () => {
+    let seen = 0;
+    const fake = await fakeContainer((e, s) => {
+      if (e.type === 'cping') s.write(CPONG_PACKET);
+      if (e.type !== 'forward-request') return;
+      seen++;
+      if (seen === 1) s.write(Buffer.concat([HEADERS_200, END_REUSE]));
+      // the second request runs, then the container dies without answering: no new connection
+      else void fake.close();
+    });
+    const client = new AjpClient({ port: fake.port, ping: { onConnect: false } });
+    cleanups.push(() => client.close());
+    await readAll((await client.request(GET)).body);
+    const failure = await new Promise<{ code: string; requestSent: boolean }>((resolve) =>
+      client.dispatch(GET, {
+        onHeaders: () => true,
+        onData: () => true,
+        onEnd: () => resolve({ code: 'none', requestSent: false }),
+        onError: (err) => resolve({ code: err.code, requestSent: err.requestSent }),
+      }),
+    );
+    expect(seen).toBe(2);
+    expect(failure.requestSent).toBe(true);
+  });
+
   it('idle CPING (mod_jk ping_mode I) keeps checking pooled connections and drops one that stops answering', async () => {
     let cpings = 0;
     let answer = true;

@@ -47,6 +47,8 @@ export class Exchange implements ConnectionHandler {
   private headersSeen = false;
   private responseStarted = false;
   private requestSent = false;
+  /** An earlier attempt (replayed on a new connection) sent the request: it may have run. */
+  private sentBefore = false;
   private beyondFirst = false;
   private bodyFinished = false;
   private pendingGets: number[] | null = null;
@@ -98,6 +100,13 @@ export class Exchange implements ConnectionHandler {
   /** The pool could not give a connection (nothing was sent). */
   poolFailed(err: Error): void {
     if (this.done) return;
+    if (this.sentBefore) {
+      // The replay of a request the backend may already have run found no connection: report
+      // it as sent, not as a connect failure (a caller must not think it never ran).
+      const code = err instanceof AjpRequestError ? err.code : 'CONNECT_FAILED';
+      this.fail(new AjpRequestError(code, err.message, { requestSent: true, cause: err }));
+      return;
+    }
     this.fail(
       err instanceof AjpRequestError
         ? err
@@ -112,7 +121,7 @@ export class Exchange implements ConnectionHandler {
     retryable?: boolean,
   ): AjpRequestError {
     return new AjpRequestError(code, msg, {
-      requestSent: this.requestSent,
+      requestSent: this.requestSent || this.sentBefore,
       responseStarted: this.responseStarted,
       cause,
       ...(retryable === undefined ? {} : { retryable }),
@@ -359,6 +368,7 @@ export class Exchange implements ConnectionHandler {
     ) {
       // once, on a new connection: the idle ones may be as stale as the one that failed
       this.attempt++;
+      this.sentBefore ||= this.requestSent;
       this.conn = null;
       this.pool.acquire(this, true);
       return;
