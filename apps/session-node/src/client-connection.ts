@@ -20,6 +20,8 @@ export const CLOSE_CODES = {
   /** Text frames, or a frame whose bytes are not a Request. */
   unsupportedData: 1003,
   invalidPayload: 1007,
+  /** A frame over `limits.maxFrameBytes`. */
+  messageTooBig: 1009,
   /** The node is stopping. */
   goingAway: 1001,
 } as const;
@@ -106,7 +108,13 @@ export class ClientConnection {
       }
       o.metrics.refused.inc({ reason: e.code ?? 'MALFORMED' });
       o.log.warn({ code: e.code, field: e.field, offset: e.offset }, 'client frame refused');
-      this.close(CLOSE_CODES.invalidPayload, `${e.code}: ${e.field ?? 'frame'} is not valid`);
+      if (e.code === 'TOO_LARGE') {
+        this.close(
+          CLOSE_CODES.messageTooBig,
+          `TOO_LARGE: ${data.byteLength} bytes, the limit is ${o.maxFrameBytes}`,
+        );
+      } else
+        this.close(CLOSE_CODES.invalidPayload, `${e.code}: ${e.field ?? 'frame'} is not valid`);
       return;
     }
     if (req.op === 'subscribe') o.subscribe(this, true);

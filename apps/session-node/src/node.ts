@@ -83,6 +83,7 @@ export class SessionNode {
   #url = '';
   #view: string[] = [];
   #urls = new Map<string, string>();
+  #drainingUrls = new Map<string, string>();
   #map: PlacementMap = { replicas: 0, nodes: [] };
   #state: 'new' | 'running' | 'draining' | 'stopped' = 'new';
   #startedAt = 0;
@@ -120,9 +121,11 @@ export class SessionNode {
           handler,
         )
       : createHttpServer(handler);
+    // Frames up to twice the limit are read and refused with a reason (1009 "TOO_LARGE: ...");
+    // larger ones are cut off by ws while they arrive (1009 without a reason text).
     this.#clientWss = new WebSocketServer({
       noServer: true,
-      maxPayload: config.limits.maxFrameBytes,
+      maxPayload: config.limits.maxFrameBytes * 2,
       perMessageDeflate: false,
     });
     this.#peerWss = new WebSocketServer({
@@ -173,7 +176,7 @@ export class SessionNode {
     this.#peers = new PeerLinks({
       self: this.id,
       token: c.auth.peerToken ?? c.auth.token,
-      urlOf: (m) => this.#urls.get(m),
+      urlOf: (m) => this.#urls.get(m) ?? this.#drainingUrls.get(m),
       maxFrameBytes: 64 * 1024 * 1024,
       log: this.log,
       ...(c.tls?.ca ? { ca: readFileSync(c.tls.ca) } : {}),
@@ -186,6 +189,7 @@ export class SessionNode {
       seeds: c.seeds,
       metadata: { role: 'session-node', url: this.#url },
       preset: c.gossip.preset,
+      config: { routableBatchMs: c.gossip.routableBatchMs },
       cluster: c.gossip.cluster,
       ...(c.gossip.keys ? { keys: c.gossip.keys } : {}),
       logger: this.log.child({ component: 'membership' }),
@@ -208,9 +212,29 @@ export class SessionNode {
     const urls = new Map<string, string>();
     for (const m of member.members()) {
       const meta = m.metadata;
-      if (meta?.role === 'session-node' && typeof meta.url === 'string') urls.set(m.name, meta.url);
+      // A draining node (SIGTERM) is left out of the view: the others take its sessions over.
+      if (
+        meta?.role === 'session-node' &&
+        typeof meta.url === 'string' &&
+        meta.state !== 'draining'
+      ) {
+        urls.set(m.name, meta.url);
+      }
     }
-    urls.set(this.id, this.#url);
+    if (this.#state === 'running') urls.set(this.id, this.#url);
+    // Links stay open to draining members until they are gone (they still answer claims).
+    this.#drainingUrls = new Map();
+    for (const m of member.members()) {
+      const meta = m.metadata;
+      if (
+        !urls.has(m.name) &&
+        m.status !== 'dead' &&
+        m.status !== 'left' &&
+        typeof meta?.url === 'string'
+      ) {
+        this.#drainingUrls.set(m.name, meta.url);
+      }
+    }
     this.#urls = urls;
     const routable = member
       .routable()
@@ -439,18 +463,28 @@ export class SessionNode {
     if (this.#state !== 'running') return this.close();
     this.#state = 'draining';
     const started = Date.now();
+    // Tell the others first (metadata): they drop this node from their views and claim its
+    // sessions from the two other copies; this node answers NOT_OWNER meanwhile; then it leaves
+    // membership.
+    this.#member?.updateMetadata({ role: 'session-node', url: this.#url, state: 'draining' });
     this.#refreshView();
-    const left = this.#member?.leave(2000).catch(() => undefined);
-    const deadline = started + this.config.drainMs;
-    while (Date.now() < deadline) {
-      this.#counts = undefined;
-      const c = this.counts();
-      if (c.owned + c.claiming === 0 && this.host.pending === 0) break;
+    // The others see the metadata within a few gossip rounds, drop this node from their views
+    // after `routableBatchMs`, and claim its sessions on their next settle pass (500 ms) at up to
+    // 2000 claims per second each. This node's records cannot tell when that is done (a claim
+    // needs a majority of the old replica set, which the others are without this node), so it
+    // waits that long, bounded by drainMs, and until its own pending writes are answered.
+    const owned = this.counts().owned;
+    const others = Math.max(1, this.#view.length);
+    const needMs = 1000 + this.config.gossip.routableBatchMs + (owned / (2000 * others)) * 1000;
+    const deadline = started + Math.min(needMs, this.config.drainMs);
+    while (
+      Date.now() < deadline ||
+      (this.host.pending > 0 && Date.now() < started + this.config.drainMs)
+    ) {
       await new Promise((r) => setTimeout(r, 50));
     }
-    await left;
-    this.#counts = undefined;
-    this.log.info({ afterMs: Date.now() - started, stillOwned: this.counts().owned }, 'handed off');
+    await this.#member?.leave(2000).catch(() => undefined);
+    this.log.info({ afterMs: Date.now() - started, owned }, 'handed off');
     await this.close();
   }
 

@@ -147,15 +147,26 @@ function deltaOps(key: string, bytes: Uint8Array | undefined): Op[] | Refusal {
   }
 }
 
-function appliedSeq(s: Session | null, clientId: string): number {
+/** How many recent dedupe seqs the owner keeps per client and session. */
+export const SEQ_WINDOW = 4;
+
+function appliedSeqs(s: Session | null, clientId: string): number[] {
   const v = s?.attributes.get(SEQ_ATTRIBUTE_PREFIX + clientId);
-  if (v === undefined) return 0;
+  if (v === undefined) return [];
   try {
     const n = defaultValueCodec.decode(v);
-    return typeof n === 'number' ? n : 0;
+    return Array.isArray(n) ? n.filter((x): x is number => typeof x === 'number') : [];
   } catch {
-    return 0;
+    return [];
   }
+}
+
+/**
+ * Whether `seq` was applied: it is one of the recent seqs recorded, or older than all of them
+ * once the window is full (a retry that late is taken as applied).
+ */
+function wasApplied(seqs: readonly number[], seq: number): boolean {
+  return seqs.includes(seq) || (seqs.length >= SEQ_WINDOW && seq < Math.min(...seqs));
 }
 
 /**
@@ -286,7 +297,8 @@ export class RequestHandler {
     const expected = req.op === 'apply' ? req.expected : undefined;
     const fence = req.op === 'apply' ? req.fence : undefined;
     if (seq !== undefined) {
-      if (current !== null && seq <= appliedSeq(current, clientId)) {
+      const seqs = appliedSeqs(current, clientId);
+      if (current !== null && wasApplied(seqs, seq)) {
         // Applied before (a retry after a lost answer or a failover). An empty write at the
         // requested level answers once everything up to it is acknowledged at that level.
         const r = await host.submit({
@@ -301,7 +313,7 @@ export class RequestHandler {
       ops.push({
         op: 'set',
         name: SEQ_ATTRIBUTE_PREFIX + clientId,
-        value: defaultValueCodec.encode(seq),
+        value: defaultValueCodec.encode([seq, ...seqs].sort((a, b) => b - a).slice(0, SEQ_WINDOW)),
       });
     }
     const op: HostOp = {

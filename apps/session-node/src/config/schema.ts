@@ -30,6 +30,11 @@ export const configSchema = z
         keys: z.array(z.string().min(1)).optional(),
         cluster: z.string().min(1).default('cohort'),
         preset: z.enum(['lan', 'wan', 'local']).default('lan'),
+        /**
+         * Routable-set changes inside this window are one view change (ms). Shorter than the
+         * presets' (500 ms for lan) so a restarted node is in its view, and ready, within 1 s.
+         */
+        routableBatchMs: z.number().int().min(10).max(10_000).default(100),
       })
       .strict()
       .prefault({}),

@@ -52,6 +52,8 @@ export class RawClient {
   readonly ws: WebSocket;
   readonly hello: Promise<HelloResponse>;
   readonly pushed: ClientResponse[] = [];
+  /** Resolves when the connection closes. */
+  readonly gone: Promise<void>;
   readonly #waiting = new Map<number, (r: ClientResponse) => void>();
   #next = 1;
 
@@ -59,6 +61,7 @@ export class RawClient {
     const headers: Record<string, string> = { 'x-cohort-client': clientId };
     if (token !== undefined) headers.authorization = `Bearer ${token}`;
     this.ws = new WebSocket(url, { headers });
+    this.gone = new Promise((resolve) => this.ws.once('close', () => resolve()));
     this.hello = new Promise((resolve, reject) => {
       this.ws.once('error', reject);
       this.ws.on('message', (data) => {
