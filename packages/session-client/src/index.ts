@@ -25,3 +25,12 @@ export {
 } from './middleware.js';
 export { SessionHandle } from './session-handle.js';
 export { type CookieOptions } from './cookie.js';
+export {
+  RedisBackend,
+  type RedisBackendOptions,
+  type RedisTarget,
+  type RedisClientLike,
+  type RedisClusterLike,
+  type AnyRedis,
+} from './redis-backend.js';
+export { decodeSessionHash } from './redis-hash.js';
