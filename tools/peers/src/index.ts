@@ -40,6 +40,13 @@ export { startNginx, type NginxOptions, type NginxHandle } from './nginx.js';
 export { startPen, type PenOptions, type PenHandle } from './pen.js';
 export { startRedis, redisPing, type RedisOptions, type RedisHandle } from './redis.js';
 export {
+  startRedisCluster,
+  redisClusterInfo,
+  REDIS_CLI_BIN,
+  type RedisClusterOptions,
+  type RedisClusterHandle,
+} from './redis-cluster.js';
+export {
   startMemcached,
   memcachedVersion,
   type MemcachedOptions,
