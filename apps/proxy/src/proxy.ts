@@ -88,7 +88,7 @@ export class CohortProxy {
           maxHeaders: l.maxHeaders,
           maxRequestLineBytes: l.maxRequestLineBytes,
         },
-        timeouts: { headers: t.headers, idle: t.idle, request: t.request },
+        timeouts: { headers: t.headers, idle: t.idle, request: t.request, send: t.send },
       },
       {
         onRequest: (req, res) => this.onRequest(req, res),

@@ -54,6 +54,7 @@ function transportFor(m: ResolvedMember, config: ResolvedConfig): MemberTranspor
       maxConnections: m.maxConnections,
       connectTimeout: config.timeouts.connect,
       replyTimeout: config.timeouts.response,
+      queueTimeout: config.timeouts.queue,
     });
   }
   return createHttpMember({
@@ -62,6 +63,7 @@ function transportFor(m: ResolvedMember, config: ResolvedConfig): MemberTranspor
     connectTimeout: config.timeouts.connect,
     responseTimeout: config.timeouts.response,
     bodyTimeout: config.timeouts.body,
+    queueTimeout: config.timeouts.queue,
   });
 }
 

@@ -208,6 +208,8 @@ export const timeoutsSchema = z.strictObject({
   connect: duration.default(3_000),
   response: duration.default(60_000),
   body: duration.default(60_000),
+  queue: duration.default(10_000),
+  send: duration.default(60_000),
   drain: duration.default(30_000),
 });
 

@@ -14,6 +14,11 @@ export interface FrontTimeouts {
   readonly idle: number;
   /** From the start of a request to the end of its body. */
   readonly request: number;
+  /**
+   * Longest time a client may take none of an answer queued for it before the connection is
+   * cut (nginx `send_timeout`; default 60 s). Applies while an answer is being written and after.
+   */
+  readonly send?: number;
 }
 
 /** What a connection needs from its server. */
@@ -34,7 +39,7 @@ const EMPTY = Buffer.alloc(0);
 /** How long a closing connection keeps reading (and dropping) what the client still sends. */
 const LINGER_MS = 2_000;
 /** How long a client may take no bytes of an answer before the connection is cut (nginx `send_timeout`). */
-const SEND_TIMEOUT_MS = 60_000;
+const DEFAULT_SEND_TIMEOUT_MS = 60_000;
 
 const enum Phase {
   /** Waiting for (the rest of) a request head. */
@@ -50,7 +55,7 @@ const enum Phase {
 }
 
 /** What a connection's deadline stands for. */
-type DeadlineKind = 'none' | 'headers' | 'idle' | 'request' | 'linger';
+type DeadlineKind = 'none' | 'headers' | 'idle' | 'request' | 'linger' | 'send';
 
 /**
  * One client connection of the front end: parses request heads, frames bodies (Content-Length or
@@ -154,6 +159,14 @@ export class FrontConnection implements RequestConnection, ResponseConnection {
     } else if (kind === 'idle') this.deadline = now + t.idle;
     else if (kind === 'request') this.deadline = this.requestStarted + t.request;
     else if (kind === 'linger') this.deadline = now + LINGER_MS;
+    else if (kind === 'send') {
+      this.deadline = now + this.sendTimeout;
+      this.lastQueued = this.socket.writableLength;
+    }
+  }
+
+  private get sendTimeout(): number {
+    return this.host.timeouts.send ?? DEFAULT_SEND_TIMEOUT_MS;
   }
 
   /** Parses every complete head in the buffer, one request at a time. */
@@ -323,7 +336,11 @@ export class FrontConnection implements RequestConnection, ResponseConnection {
   write(data: Buffer | string): boolean {
     const s = this.socket;
     if (s.destroyed) return true;
-    return typeof data === 'string' ? s.write(data, 'latin1') : s.write(data);
+    const ok = typeof data === 'string' ? s.write(data, 'latin1') : s.write(data);
+    // The client stopped taking the answer: it has `send` to take some, or it is cut (and the
+    // member connection feeding it is let go).
+    if (!ok && this.deadlineKind === 'none') this.startDeadline('send');
+    return ok;
   }
 
   /** The current response is written whole. */
@@ -388,16 +405,24 @@ export class FrontConnection implements RequestConnection, ResponseConnection {
         }
         break;
       }
+      case 'send': {
+        // An answer is being written to a reader that stopped: cut it unless it took some.
+        const queued = this.socket.writableLength;
+        if (queued === 0) this.deadlineKind = 'none';
+        else if (queued < this.lastQueued) this.startDeadline('send');
+        else this.socket.destroy();
+        break;
+      }
       default: {
         // idle or linger: an answer still leaving for a slow reader is not cut; the wait restarts
-        // after the queue empties. A reader that takes nothing for SEND_TIMEOUT_MS is cut.
+        // after the queue empties. A reader that takes nothing for the send timeout is cut.
         const queued = this.socket.writableLength;
         if (queued > 0) {
           if (queued !== this.lastQueued) {
             this.lastQueued = queued;
             this.stalledSince = now;
           }
-          if (now - this.stalledSince < SEND_TIMEOUT_MS) {
+          if (now - this.stalledSince < this.sendTimeout) {
             this.deadline =
               now + (this.deadlineKind === 'idle' ? this.host.timeouts.idle : LINGER_MS);
             return;
@@ -483,6 +508,7 @@ export class FrontConnection implements RequestConnection, ResponseConnection {
   };
 
   private readonly onDrain = (): void => {
+    if (this.deadlineKind === 'send') this.deadlineKind = 'none';
     this.res?.onDrain?.();
   };
 

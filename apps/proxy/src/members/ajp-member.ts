@@ -17,6 +17,8 @@ export interface AjpMemberOptions {
   readonly connectTimeout: number;
   /** Longest gap between two packets of a reply (mod_jk `reply_timeout`), ms. */
   readonly replyTimeout: number;
+  /** Longest wait for a free connection when all are busy (`acquireTimeout`), ms. */
+  readonly queueTimeout: number;
 }
 
 /** Where an AJP request failed, in the proxy's terms (see {@link FailurePhase}). */
@@ -94,6 +96,7 @@ export function createAjpMember(o: AjpMemberOptions): MemberTransport {
     maxConnections: o.maxConnections,
     connectTimeout: o.connectTimeout,
     replyTimeout: o.replyTimeout,
+    acquireTimeout: o.queueTimeout,
   });
 
   function forward(req: ForwardRequest, h: ForwardHandler): (reason?: Error) => void {

@@ -18,6 +18,8 @@ export interface HttpMemberOptions {
   readonly responseTimeout: number;
   /** Longest gap between two body chunks of the response, ms. */
   readonly bodyTimeout: number;
+  /** Longest wait for a free connection when all are busy, ms. */
+  readonly queueTimeout: number;
 }
 
 function toStrings(raw: Buffer[] | string[] | null): string[] {
@@ -101,6 +103,7 @@ export function createHttpMember(o: HttpMemberOptions): MemberTransport {
     responseTimeout: o.responseTimeout,
     bodyTimeout: o.bodyTimeout,
     keepAliveTimeout: 4_000,
+    queueTimeout: o.queueTimeout,
   });
   let upgrades: Pool | undefined;
 

@@ -60,6 +60,8 @@ export type ClientErrorCode =
   | 'CONTENT_LENGTH_MISMATCH'
   /** The request cannot be written as HTTP/1.1 (invalid method, target, header name or value). */
   | 'INVALID_REQUEST'
+  /** No connection came free within the queue timeout (all `maxConnections` busy). */
+  | 'QUEUE_TIMEOUT'
   /** The pool was closed or destroyed before the request could be sent. */
   | 'POOL_CLOSED'
   /** The member switched protocols (101) on a request that did not ask for it. */

@@ -29,6 +29,7 @@ export function phaseOf(err: Error, written: boolean, responded: boolean): Failu
   const code = (err as { code?: unknown }).code;
   if (err instanceof ResponseParseError || code === 'UNEXPECTED_UPGRADE') return 'invalid';
   if (code === 'INVALID_REQUEST') return 'request';
+  if (code === 'QUEUE_TIMEOUT') return 'queue';
   if (!written || (typeof code === 'string' && CONNECT_CODES.has(code))) return 'connect';
   if (typeof code === 'string' && TIMEOUT_CODES.has(code)) return 'timeout';
   return 'sent';
@@ -56,6 +57,8 @@ export class PendingRequest {
   finished = false;
   /** Waiting in its pool's queue. */
   queued = false;
+  /** When it joined the queue (pool clock). */
+  queuedAt = 0;
   /** The connection carrying the request, once it has one. */
   carrier: RequestCarrier | undefined;
 

@@ -22,6 +22,11 @@ export interface Http1PoolOptions {
   readonly bodyTimeout: number;
   /** How long an idle connection is kept open, ms (default 4 000). */
   readonly keepAliveTimeout?: number;
+  /**
+   * Longest wait in the queue for a connection when all `maxConnections` are busy, ms (HAProxy
+   * `timeout queue`; default 10 000). The request then fails with `QUEUE_TIMEOUT`.
+   */
+  readonly queueTimeout?: number;
   /** Response parser limits (defaults: {@link DEFAULT_RESPONSE_LIMITS}). */
   readonly limits?: Partial<ResponseLimits>;
   /** Opens a socket to the member (default: `net.connect` to the origin's host and port). */
@@ -55,6 +60,8 @@ export class Http1Pool implements ConnectionOwner {
   readonly keepAliveTimeout: number;
   /** {@inheritDoc ConnectionOwner.tick} */
   readonly tick: number;
+  /** {@inheritDoc Http1PoolOptions.queueTimeout} */
+  readonly queueTimeout: number;
 
   private readonly host: string;
   private readonly port: number;
@@ -90,6 +97,7 @@ export class Http1Pool implements ConnectionOwner {
     this.responseTimeout = o.responseTimeout;
     this.bodyTimeout = o.bodyTimeout;
     this.keepAliveTimeout = o.keepAliveTimeout ?? 4_000;
+    this.queueTimeout = o.queueTimeout ?? 10_000;
     this.limits = o.limits;
     this.connectFn = o.connect;
     const shortest = Math.min(
@@ -97,6 +105,7 @@ export class Http1Pool implements ConnectionOwner {
       o.responseTimeout,
       o.bodyTimeout,
       this.keepAliveTimeout,
+      this.queueTimeout,
     );
     this.tick = Math.min(500, Math.max(5, Math.floor(shortest / 8)));
   }
@@ -152,6 +161,7 @@ export class Http1Pool implements ConnectionOwner {
       }
     }
     r.queued = true;
+    r.queuedAt = this.now = performance.now();
     this.waiting++;
     this.queue.push(r);
     this.dispatch();
@@ -306,7 +316,25 @@ export class Http1Pool implements ConnectionOwner {
     const now = performance.now();
     this.now = now;
     for (const c of this.all) c.check(now);
+    if (this.waiting > 0) this.expireQueue(now);
   };
+
+  /** Fails the requests that waited longer than `queueTimeout` (the oldest are first). */
+  private expireQueue(now: number): void {
+    const q = this.queue;
+    for (let i = this.head; i < q.length; i++) {
+      const r = q[i]!;
+      if (!r.queued) continue;
+      if (now - r.queuedAt <= this.queueTimeout + this.tick) break;
+      this.dequeue(r);
+      r.fail(
+        new ClientError(
+          'QUEUE_TIMEOUT',
+          `no connection to the member came free within ${this.queueTimeout} ms`,
+        ),
+      );
+    }
+  }
 
   private checkClosed(): void {
     if (!this.closing || this.all.size > 0 || this.waiting > 0) return;
