@@ -175,6 +175,34 @@ function wasApplied(seqs: readonly number[], seq: number): boolean {
  */
 export class RequestHandler {
   readonly #ctx: RequestContext;
+  /**
+   * Accesses recorded here that the engine has not put into the session yet (it replicates
+   * touches in batches, at most every max(TTL/4, 60 s)): reads show them at once.
+   */
+  readonly #touched = new Map<string, { at: number; since: number }>();
+  #lastSweep = Date.now();
+
+  #touch(key: string, at: number): void {
+    const t = this.#touched.get(key);
+    if (t === undefined || t.at < at) this.#touched.set(key, { at, since: Date.now() });
+    const now = Date.now();
+    if (now - this.#lastSweep > 60_000) {
+      // Touches recorded 2 h ago have been replicated (batches: max(TTL/4, 60 s), TTL <= 4 h).
+      this.#lastSweep = now;
+      for (const [k, v] of this.#touched)
+        if (now - v.since > 2 * 3_600_000) this.#touched.delete(k);
+    }
+  }
+
+  #withTouch(s: Session): Session {
+    const t = this.#touched.get(s.key);
+    if (t === undefined) return s;
+    if (s.lastAccessedAt >= t.at) {
+      this.#touched.delete(s.key);
+      return s;
+    }
+    return { ...s, lastAccessedAt: t.at, isNew: false };
+  }
 
   /** @param ctx - the engine host, limits and defaults */
   constructor(ctx: RequestContext) {
@@ -199,13 +227,16 @@ export class RequestHandler {
           ...(req.touchAt !== undefined ? { touch: req.touchAt } : {}),
         });
         if (!r.ok) return fromResult(ctx, req.id, r);
-        const s = r.session ?? null;
+        let s = r.session ?? null;
+        if (s !== null && req.touchAt !== undefined) this.#touch(req.key, req.touchAt);
+        if (s !== null) s = this.#withTouch(s);
         return s === null
           ? { kind: 'ok', id: req.id, version: r.version }
           : { kind: 'ok', id: req.id, version: r.version, found: true, session: encodeSession(s) };
       }
       case 'touch': {
         const r = await host.submit({ kind: 'read', key: req.key, touch: req.at });
+        if (r.ok && (r.session ?? null) !== null) this.#touch(req.key, req.at);
         if (r.ok && (r.session ?? null) === null) {
           return {
             kind: 'error',
@@ -275,9 +306,10 @@ export class RequestHandler {
     const level = req.ack ?? ctx.ack;
     const seq = req.seq;
     let view = (host.flush(), host.engine.inspect(req.key));
-    if (seq !== undefined && view?.role !== 'owner') {
-      // The dedupe record must be read where the write will apply: make this node the active
-      // owner first (a read claims the session when this node is first in placement).
+    if ((seq !== undefined || req.op === 'create') && view?.role !== 'owner') {
+      // The dedupe record and the existence check must be read where the write will apply: make
+      // this node the active owner first (a read claims the session when this node is first in
+      // placement, or answers NOT_OWNER).
       const r = await host.submit({ kind: 'read', key: req.key });
       if (!r.ok) return fromResult(ctx, req.id, r);
       host.flush();
@@ -296,20 +328,21 @@ export class RequestHandler {
     if (refusal) return refuse(req.id, refusal);
     const expected = req.op === 'apply' ? req.expected : undefined;
     const fence = req.op === 'apply' ? req.fence : undefined;
+    const seqs = seq !== undefined ? appliedSeqs(current, clientId) : [];
+    if (seq !== undefined && current !== null && wasApplied(seqs, seq)) {
+      // Applied before (a retry after a lost answer or a failover): answered with the session's
+      // current version, without applying it again.
+      return { kind: 'ok', id: req.id, version: view!.version, deduped: true };
+    }
+    if (req.op === 'create' && current !== null) {
+      return {
+        kind: 'error',
+        id: req.id,
+        code: 'EXISTS',
+        message: 'a session with this key exists',
+      };
+    }
     if (seq !== undefined) {
-      const seqs = appliedSeqs(current, clientId);
-      if (current !== null && wasApplied(seqs, seq)) {
-        // Applied before (a retry after a lost answer or a failover). An empty write at the
-        // requested level answers once everything up to it is acknowledged at that level.
-        const r = await host.submit({
-          kind: 'write',
-          key: req.key,
-          ops: [],
-          level,
-          ...(fence ? { fence } : {}),
-        });
-        return fromResult(ctx, req.id, r, true);
-      }
       ops.push({
         op: 'set',
         name: SEQ_ATTRIBUTE_PREFIX + clientId,
