@@ -34,3 +34,4 @@ export {
   type AnyRedis,
 } from './redis-backend.js';
 export { decodeSessionHash } from './redis-hash.js';
+export { NodeBackend, type NodeBackendOptions } from './node/node-backend.js';
