@@ -80,6 +80,20 @@ export interface SessionBackend {
   load(key: string, options?: LoadOptions): Promise<Session | null>;
 
   /**
+   * Optional: a conditional load for a client that holds a copy at version `known` (the
+   * middleware's cache). One round trip that answers `'unchanged'` (no session bytes) when the
+   * stored version is still `known`, else the session (or null when gone), as {@link load}.
+   * Without it the middleware calls `load` instead.
+   *
+   * @throws SessionBackendError UNAVAILABLE, TIMEOUT, CORRUPT
+   */
+  revalidate?(
+    key: string,
+    known: Version,
+    options?: Pick<LoadOptions, 'touchAt'>,
+  ): Promise<Session | null | 'unchanged'>;
+
+  /**
    * Stores a new session with all its fields and attributes (its `version` is ignored; the
    * store assigns the first one).
    *

@@ -90,6 +90,16 @@ export class MemoryBackend implements SessionBackend {
     return entry.session;
   }
 
+  /** {@inheritDoc SessionBackend.revalidate} */
+  async revalidate(
+    key: string,
+    known: Version,
+    options: Pick<LoadOptions, 'touchAt'> = {},
+  ): Promise<Session | null | 'unchanged'> {
+    const s = await this.load(key, options);
+    return s !== null && compareVersions(s.version, known) === 0 ? 'unchanged' : s;
+  }
+
   /** {@inheritDoc SessionBackend.create} */
   async create(session: Session, options: WriteOptions): Promise<Version> {
     this.#open();

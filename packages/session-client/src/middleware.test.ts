@@ -25,7 +25,7 @@ import {
 class SlowBackend implements SessionBackend {
   readonly inner: MemoryBackend;
   delayMs: number;
-  calls = { load: 0, create: 0, apply: 0, touch: 0, destroy: 0 };
+  calls = { load: 0, revalidate: 0, create: 0, apply: 0, touch: 0, destroy: 0 };
   acked: number[] = [];
   constructor(inner: MemoryBackend, delayMs = 0) {
     this.inner = inner;
@@ -37,6 +37,14 @@ class SlowBackend implements SessionBackend {
   async load(key: string, o?: LoadOptions): Promise<Session | null> {
     this.calls.load++;
     return this.inner.load(key, o);
+  }
+  async revalidate(
+    key: string,
+    known: Version,
+    o?: Pick<LoadOptions, 'touchAt'>,
+  ): Promise<Session | null | 'unchanged'> {
+    this.calls.revalidate++;
+    return this.inner.revalidate(key, known, o);
   }
   async create(s: Session, o: WriteOptions): Promise<Version> {
     this.calls.create++;
@@ -134,12 +142,19 @@ describe('cohortSession(): ids, cookies and the store', () => {
     const r = await get(`${server.url}/read`);
     expect(r.status).toBe(200);
     expect(r.setCookies).toEqual([]);
-    expect(backend.calls).toEqual({ load: 0, create: 0, apply: 0, touch: 0, destroy: 0 });
+    expect(backend.calls).toEqual({
+      load: 0,
+      revalidate: 0,
+      create: 0,
+      apply: 0,
+      touch: 0,
+      destroy: 0,
+    });
   });
 
   it('issues a route-encoded id, then serves the session from the cache with one write per change', async () => {
     const backend = new SlowBackend(new MemoryBackend());
-    const { server, mw } = await app(backend, { route: 'app1' });
+    const { server, mw } = await app(backend, { route: 'app1', cacheValidation: 'none' });
     const first = await get(`${server.url}/count`);
     expect(first.body).toBe('n=1 route=app1');
     expect(first.setCookies[0]).toMatch(
@@ -157,6 +172,19 @@ describe('cohortSession(): ids, cookies and the store', () => {
     expect(mw.stats.cacheHits).toBe(2);
     const stored = await backend.inner.load(key);
     expect(stored!.version.seq).toBe(2);
+  });
+
+  it("cacheValidation 'version' (default): a cache hit costs one revalidate and no load", async () => {
+    const backend = new SlowBackend(new MemoryBackend());
+    const { server, mw } = await app(backend, { route: 'app1' });
+    const first = await get(`${server.url}/count`);
+    await get(`${server.url}/count`, cookieOf(first));
+    expect((await get(`${server.url}/read`, cookieOf(first))).body).toBe(
+      'n=2 a=undefined b=undefined',
+    );
+    expect(backend.calls).toMatchObject({ load: 0, revalidate: 2, create: 1, apply: 1 });
+    expect(mw.stats.cacheHits).toBe(2);
+    expect(mw.stats.staleCacheEntries).toBe(0);
   });
 
   it('cookie options: maxAge gives Expires and Max-Age, rolling resends, secure/sameSite/domain', async () => {
@@ -281,7 +309,8 @@ describe('cohortSession(): failover, re-pinning, concurrency', () => {
     const again = await get(`${b.server.url}/count`, cookieOf(moved));
     expect(again.body).toBe('n=3 route=b');
     expect(again.setCookies).toEqual([]);
-    expect(bBackend.calls.load).toBe(1); // from b's cache now
+    expect(bBackend.calls.load).toBe(1); // from b's cache now (checked by version)
+    expect(bBackend.calls.revalidate).toBe(1);
   });
 
   it('two concurrent requests of one session on two instances, changing different attributes: both survive', async () => {
@@ -303,9 +332,23 @@ describe('cohortSession(): failover, re-pinning, concurrency', () => {
     expect((await get(`${a.server.url}/read`, cookieOf(rb))).body).toBe('n=undefined a=1 b=2');
   });
 
-  it('two concurrent requests on one instance: the second write drops the stale cache entry', async () => {
+  it("a change made by another instance is seen on the next cache hit ('version' validation)", async () => {
+    const shared = new MemoryBackend();
+    const a = await app(new SlowBackend(shared, 40), { route: 'a' });
+    const b = await app(new SlowBackend(shared, 5), { route: 'b' });
+    const first = await get(`${a.server.url}/set?a=0&b=0`);
+    // b writes first (its cache stays contiguous), a writes after it.
+    const [, rb] = await Promise.all([
+      get(`${a.server.url}/set?a=1`, cookieOf(first)),
+      get(`${b.server.url}/set?b=2`, cookieOf(first)),
+    ]);
+    expect((await get(`${b.server.url}/read`, cookieOf(rb))).body).toBe('n=undefined a=1 b=2');
+    expect(b.mw.stats.staleCacheEntries).toBe(1);
+  });
+
+  it("cacheValidation 'none': two concurrent requests on one instance, the second write drops the stale cache entry", async () => {
     const backend = new SlowBackend(new MemoryBackend(), 20);
-    const { server, mw } = await app(backend, { route: 'a' });
+    const { server, mw } = await app(backend, { route: 'a', cacheValidation: 'none' });
     const first = await get(`${server.url}/set?a=0&b=0`);
     await Promise.all([
       get(`${server.url}/set?a=1`, cookieOf(first)),
@@ -365,6 +408,7 @@ describe('cohortSession(): destroy, regenerate, expiry, touches', () => {
       now: () => t,
       touchIntervalMs: 10_000,
       touchFlushMs: 60_000,
+      cacheValidation: 'none',
     });
     const s1 = await get(`${server.url}/count`);
     const s2 = await get(`${server.url}/count`);
@@ -387,6 +431,25 @@ describe('cohortSession(): destroy, regenerate, expiry, touches', () => {
     await get(`${server.url}/count`, cookieOf(s1));
     await mw.flushTouches();
     expect(backend.calls.touch).toBe(1);
+    expect((await inner.load(key))!.lastAccessedAt).toBe(t);
+  });
+
+  it("with 'version' validation a due touch rides on the revalidation: no batch, no extra round trip", async () => {
+    let t = 1_700_000_000_000;
+    const inner = new MemoryBackend({ now: () => t });
+    const backend = new SlowBackend(inner);
+    const { server, mw } = await app(backend, {
+      route: 'a',
+      now: () => t,
+      touchIntervalMs: 10_000,
+    });
+    const s1 = await get(`${server.url}/count`);
+    t += 11_000;
+    await get(`${server.url}/read`, cookieOf(s1));
+    await mw.flushTouches();
+    expect(backend.calls.touch).toBe(0);
+    expect(backend.calls.revalidate).toBe(1);
+    const key = s1.cookie!.split('=')[1]!.split('.')[0]!;
     expect((await inner.load(key))!.lastAccessedAt).toBe(t);
   });
 });

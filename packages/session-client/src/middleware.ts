@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   applyDelta,
+  compareVersions,
   createDelta,
   createSession,
   defaultValueCodec,
@@ -58,6 +59,15 @@ export interface CohortSessionOptions {
   readonly saveUninitialized?: boolean;
   /** Acknowledgement level of writes (default: the backend's). */
   readonly level?: AckLevel;
+  /**
+   * How a cached session is trusted. `'version'` (default): each request asks the store in one
+   * small round trip whether the version is still the cached one (`revalidate`; no session bytes
+   * travel unless it changed), so a change made by another instance — a concurrent request
+   * during failover — is never missed. `'none'`: memcached-session-manager's sticky mode, no
+   * store round trip for a read; a read can then miss a change another instance made
+   * concurrently until this instance's next write notices the version gap.
+   */
+  readonly cacheValidation?: 'version' | 'none';
   /** Most sessions kept in this instance's cache (default 10 000; 0 turns it off). */
   readonly cacheSize?: number;
   /**
@@ -93,6 +103,10 @@ export interface CohortSessionStats {
   cacheHits: number;
   /** Requests whose session was loaded from the backend. */
   loads: number;
+  /** Cache hits checked with the store (`cacheValidation: 'version'`). */
+  revalidations: number;
+  /** Cached sessions found out of date by that check (another instance had written). */
+  staleCacheEntries: number;
   /** Sessions created in the backend. */
   creates: number;
   /** Deltas applied. */
@@ -184,6 +198,7 @@ export function cohortSession(options: CohortSessionOptions): CohortSessionMiddl
   const rolling = options.rolling ?? false;
   const saveUninitialized = options.saveUninitialized ?? false;
   const level = options.level;
+  const validate = (options.cacheValidation ?? 'version') === 'version';
   const cache = new SessionCache(options.cacheSize ?? 10_000);
   const dialect = tomcatDialect();
   const extract: Extractor = createExtractor({
@@ -194,6 +209,8 @@ export function cohortSession(options: CohortSessionOptions): CohortSessionMiddl
   const stats: CohortSessionStats = {
     cacheHits: 0,
     loads: 0,
+    revalidations: 0,
+    staleCacheEntries: 0,
     creates: 0,
     applies: 0,
     destroys: 0,
@@ -241,9 +258,30 @@ export function cohortSession(options: CohortSessionOptions): CohortSessionMiddl
       if (found.route === route) {
         const e = cache.get(found.key);
         if (e !== undefined && !expired(e, t)) {
-          entry = e;
-          base = e.session;
-          stats.cacheHits++;
+          if (validate) {
+            const due = t - e.storedAccess >= touchInterval;
+            const opts = due ? { touchAt: t } : {};
+            stats.revalidations++;
+            const r = backend.revalidate
+              ? await backend.revalidate(found.key, e.session.version, opts)
+              : await backend.load(found.key, opts);
+            if (r === null) {
+              cache.delete(found.key);
+            } else {
+              if (r !== 'unchanged' && compareVersions(r.version, e.session.version) !== 0) {
+                stats.staleCacheEntries++;
+                e.session = r;
+              }
+              if (due) e.storedAccess = t;
+              entry = e;
+              base = e.session;
+              stats.cacheHits++;
+            }
+          } else {
+            entry = e;
+            base = e.session;
+            stats.cacheHits++;
+          }
         } else if (e !== undefined) {
           cache.delete(found.key);
           touches.drop(found.key);

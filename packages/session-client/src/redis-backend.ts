@@ -17,7 +17,7 @@ import type {
 } from './backend.js';
 import { SessionBackendError } from './errors.js';
 import { ATTRIBUTE_PREFIX, FIELD, decodeSessionHash, encodePrincipal } from './redis-hash.js';
-import { APPLY, CREATE, LOAD_TOUCH, TOUCH, type Script } from './redis-scripts.js';
+import { APPLY, CREATE, LOAD_TOUCH, REVALIDATE, TOUCH, type Script } from './redis-scripts.js';
 
 type Arg = string | Buffer;
 
@@ -256,6 +256,23 @@ export class RedisBackend implements SessionBackend {
       }
     }
     return decodeSessionHash(key, reply);
+  }
+
+  /** {@inheritDoc SessionBackend.revalidate} */
+  async revalidate(
+    key: string,
+    known: Version,
+    options: Pick<LoadOptions, 'touchAt'> = {},
+  ): Promise<Session | null | 'unchanged'> {
+    if (known.epoch !== 0) return this.load(key, options);
+    const touchAt = options.touchAt === undefined ? '' : String(Math.trunc(options.touchAt));
+    const reply = await this.#eval(
+      REVALIDATE,
+      this.hashKey(key),
+      [String(known.seq), touchAt, this.#grace],
+      'revalidate',
+    );
+    return reply === 1 ? 'unchanged' : decodeSessionHash(key, reply);
   }
 
   /** {@inheritDoc SessionBackend.create} */

@@ -128,3 +128,21 @@ redis.call('HSET', k, 'n', '0')
 expire(k, tonumber(ARGV[2]))
 return redis.call('HGETALL', k)
 `);
+
+/**
+ * A conditional load. KEYS[1] = the hash. ARGV: known version, touchAt ('' = none), grace ms.
+ * Returns {} when absent, 1 when the version is still the known one, else HGETALL.
+ */
+export const REVALIDATE = script(`${EXPIRE}
+local k = KEYS[1]
+local v = redis.call('HGET', k, 'v')
+if not v then return {} end
+if ARGV[2] ~= '' then
+  local a = tonumber(redis.call('HGET', k, 'a'))
+  if tonumber(ARGV[2]) > a then redis.call('HSET', k, 'a', ARGV[2]) end
+  redis.call('HSET', k, 'n', '0')
+  expire(k, tonumber(ARGV[3]))
+end
+if v == ARGV[1] then return 1 end
+return redis.call('HGETALL', k)
+`);
