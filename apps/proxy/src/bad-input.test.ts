@@ -48,7 +48,11 @@ const cases: [string, string, number][] = [
     `POST / HTTP/1.1\r\n${H}Content-Length: 4\r\nContent-Length: 5\r\n\r\nabcde`,
     400,
   ],
-  ['a Content-Length list', `POST / HTTP/1.1\r\n${H}Content-Length: 4, 4\r\n\r\nabcd`, 400],
+  [
+    'a Content-Length list of different values',
+    `POST / HTTP/1.1\r\n${H}Content-Length: 4, 5\r\n\r\nabcd`,
+    400,
+  ],
   ['a negative Content-Length', `POST / HTTP/1.1\r\n${H}Content-Length: -1\r\n\r\n`, 400],
   [
     'malformed chunk size',
@@ -76,7 +80,7 @@ const cases: [string, string, number][] = [
   ['a space in the target', `GET /a b HTTP/1.1\r\n${H}\r\n`, 400],
   ['no Host on HTTP/1.1', `GET / HTTP/1.1\r\n\r\n`, 400],
   ['HTTP/2.0 in the request line', `GET / HTTP/2.0\r\n${H}\r\n`, 505],
-  ['an absolute-form target', `GET http://evil/ HTTP/1.1\r\n${H}\r\n`, 400],
+  ['an authority-form target', `CONNECT evil:443 HTTP/1.1\r\n${H}\r\n`, 400],
   ['an oversized header', `GET / HTTP/1.1\r\n${H}X: ${'a'.repeat(5000)}\r\n\r\n`, 431],
   [
     'too many header fields',
@@ -160,5 +164,65 @@ describe('request smuggling and bad input, over raw sockets', () => {
       `GET /1 HTTP/1.1\r\n${H}\r\nGET /2 HTTP/1.1\r\n${H}Connection: close\r\n\r\n`,
     );
     expect(raw.match(/HTTP\/1\.1 200/g)?.length).toBe(2);
+  });
+});
+
+/** The JSON the routeEcho member answered with, from a raw response. */
+function echoed(raw: string): {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  bodyBytes: number;
+} {
+  return JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)) as never;
+}
+
+describe('what real clients send is accepted, not refused (#11 item 4)', () => {
+  const get = (data: string) => rawExchange(p.port, data, { timeoutMs: 3000 });
+
+  it('an absolute-form target (RFC 9112 §3.2.2): the member gets origin form and the URI authority as Host', async () => {
+    const raw = await get(
+      `GET http://x/a/b?q=1 HTTP/1.1\r\nHost: ignored\r\nConnection: close\r\n\r\n`,
+    );
+    expect(status(raw)).toBe(200);
+    const e = echoed(raw);
+    expect(e.url).toBe('/a/b?q=1');
+    expect(e.headers['x-forwarded-host']).toBe('x');
+  });
+
+  it('OPTIONS * reaches the member as OPTIONS *', async () => {
+    const raw = await get(`OPTIONS * HTTP/1.1\r\n${H}Connection: close\r\n\r\n`);
+    expect(status(raw)).toBe(200);
+    expect([echoed(raw).method, echoed(raw).url]).toEqual(['OPTIONS', '*']);
+  });
+
+  it('curl --http2 (Upgrade: h2c) is served as HTTP/1.1, the upgrade headers not forwarded', async () => {
+    const raw = await get(
+      `GET /h2 HTTP/1.1\r\n${H}Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n`,
+    );
+    expect(status(raw)).toBe(200);
+    const h = echoed(raw).headers;
+    expect(h.upgrade).toBeUndefined();
+    expect(h['http2-settings']).toBeUndefined();
+  });
+
+  it('Content-Length: 4, 4 and a Content-Length sent twice are one length, sent on once', async () => {
+    for (const cl of ['Content-Length: 4, 4\r\n', 'Content-Length: 4\r\nContent-Length: 4\r\n']) {
+      const raw = await get(`POST /cl HTTP/1.1\r\n${H}${cl}Connection: close\r\n\r\nabcd`);
+      expect(status(raw)).toBe(200);
+      expect(echoed(raw).bodyBytes).toBe(4);
+      expect(echoed(raw).headers['content-length']).toBe('4');
+    }
+  });
+
+  it('header names with underscores are dropped (nginx underscores_in_headers off)', async () => {
+    const raw = await get(
+      `GET /u HTTP/1.1\r\n${H}X_Forwarded_For: 6.6.6.6\r\nX_Request_Id: forged\r\nX-Fine: 1\r\nConnection: close\r\n\r\n`,
+    );
+    const h = echoed(raw).headers;
+    expect(h.x_forwarded_for).toBeUndefined();
+    expect(h.x_request_id).toBeUndefined();
+    expect(h['x-fine']).toBe('1');
+    expect(h['x-forwarded-for']).toBe('127.0.0.1');
   });
 });

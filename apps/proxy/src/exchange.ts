@@ -204,6 +204,7 @@ export class Exchange implements ForwardHandler {
           xForwarded: h.xForwarded,
           forwarded: h.forwarded,
           via: h.via,
+          dropUnderscores: h.underscores === 'drop',
         }),
         body,
         clientIp: req.remoteAddress,

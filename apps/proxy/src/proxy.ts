@@ -224,7 +224,8 @@ export class CohortProxy {
     const cl = req.contentLength;
     if (cl > cfg.limits.maxBodyBytes)
       return early(413, `request body larger than ${cfg.limits.maxBodyBytes} bytes`);
-    const b = rt.route(req.host, url);
+    // `OPTIONS *` asks about the server as a whole: the balancer of the host's root answers it.
+    const b = rt.route(req.host, url === '*' ? '/' : url);
     if (!b) return early(404, 'no balancer serves this host and path');
     // `Expect: 100-continue`: the client waits for this before sending its body; it is sent only
     // once the request passed the checks above, so a refused upload is never transmitted.
@@ -395,6 +396,7 @@ export class CohortProxy {
         xForwarded: h.xForwarded,
         forwarded: h.forwarded,
         via: h.via,
+        dropUnderscores: h.underscores === 'drop',
       });
       let relayed = false;
       m.state.inflight++;

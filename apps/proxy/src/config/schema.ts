@@ -163,6 +163,7 @@ export const headersSchema = withAliases(
     forwarded: z.boolean().default(true),
     via: z.boolean().default(true),
     requestId: token.default('X-Request-Id'),
+    underscores: z.enum(['drop', 'pass']).default('drop'),
     rewriteLocation: z.boolean().default(true),
     cookiePath: z.record(z.string(), z.string()).default({}),
     cookieDomain: z.record(z.string(), z.string()).default({}),

@@ -96,6 +96,49 @@ describe('parseRequestHead: valid heads', () => {
     expect(parse(['GET / HTTP/1.1', 'Host: x', 'Cookie: a=1']).cookie).toBe('a=1');
   });
 
+  it('accepts an absolute-form target: origin form for the member, its authority as Host', () => {
+    const h = parse(['GET http://example.org:8080/a/b?q=1 HTTP/1.1', 'Host: other', 'X: y']);
+    expect(h.target).toBe('/a/b?q=1');
+    expect(h.host).toBe('example.org:8080');
+    expect(h.rawHeaders).toEqual(['Host', 'example.org:8080', 'X', 'y']);
+    const noHost = parse(['GET https://example.org HTTP/1.1']);
+    expect([noHost.target, noHost.host]).toEqual(['/', 'example.org']);
+    expect(noHost.rawHeaders).toEqual(['Host', 'example.org']);
+    expect(parse(['GET http://x?a=1 HTTP/1.1', 'Host: x']).target).toBe('/?a=1');
+  });
+
+  it('accepts OPTIONS *', () => {
+    const h = parse(['OPTIONS * HTTP/1.1', 'Host: x']);
+    expect([h.method, h.target]).toEqual(['OPTIONS', '*']);
+  });
+
+  it('reads repeated equal Content-Length values as one (HAProxy does), passed on once', () => {
+    const list = parse(['POST / HTTP/1.1', 'Host: x', 'Content-Length: 5, 5']);
+    expect(list.contentLength).toBe(5);
+    expect(list.rawHeaders).toEqual(['Host', 'x', 'Content-Length', '5']);
+    const twice = parse([
+      'POST / HTTP/1.1',
+      'Host: x',
+      'Content-Length: 5',
+      'A: b',
+      'Content-Length: 5',
+    ]);
+    expect(twice.contentLength).toBe(5);
+    expect(twice.rawHeaders).toEqual(['Host', 'x', 'Content-Length', '5', 'A', 'b']);
+  });
+
+  it('sees only websocket as an upgrade: h2c (curl --http2) and others are served as HTTP/1.1', () => {
+    const h2c = parse([
+      'GET / HTTP/1.1',
+      'Host: x',
+      'Connection: Upgrade, HTTP2-Settings',
+      'Upgrade: h2c',
+      'HTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA',
+    ]);
+    expect(h2c.upgrade).toBe(false);
+    expect(h2c.upgradeProtocol).toBe('h2c');
+  });
+
   it('sees an upgrade only with both Upgrade and Connection: upgrade', () => {
     const both = parse([
       'GET /ws HTTP/1.1',
@@ -203,8 +246,20 @@ const refusals: [string, string, FrontErrorCode, number][] = [
   ['a tab in the target', 'GET /a\tb HTTP/1.1\r\nHost: x', 'BAD_TARGET', 400],
   ['DEL in the target', 'GET /a\x7fb HTTP/1.1\r\nHost: x', 'BAD_TARGET', 400],
   ['a CR in the target', 'GET /a\rb HTTP/1.1\r\nHost: x', 'BAD_TARGET', 400],
-  ['an absolute-form target', 'GET http://x/ HTTP/1.1\r\nHost: x', 'BAD_TARGET', 400],
-  ['an asterisk-form target', 'OPTIONS * HTTP/1.1\r\nHost: x', 'BAD_TARGET', 400],
+  ['an asterisk-form target other than OPTIONS', 'GET * HTTP/1.1\r\nHost: x', 'BAD_TARGET', 400],
+  [
+    'an absolute-form target without authority',
+    'GET http:///x HTTP/1.1\r\nHost: x',
+    'BAD_TARGET',
+    400,
+  ],
+  [
+    'an absolute-form target with userinfo',
+    'GET http://u@x/ HTTP/1.1\r\nHost: x',
+    'BAD_TARGET',
+    400,
+  ],
+  ['a relative target', 'GET x/y HTTP/1.1\r\nHost: x', 'BAD_TARGET', 400],
   ['an authority-form target', 'CONNECT x:443 HTTP/1.1\r\nHost: x', 'BAD_TARGET', 400],
   ['HTTP/2.0', 'GET / HTTP/2.0\r\nHost: x', 'BAD_VERSION', 505],
   ['HTTP/0.9', 'GET / HTTP/0.9\r\nHost: x', 'BAD_VERSION', 505],
@@ -265,8 +320,14 @@ const refusals: [string, string, FrontErrorCode, number][] = [
     400,
   ],
   [
-    'a Content-Length list',
-    'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4, 4',
+    'a Content-Length list of different values',
+    'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4, 5',
+    'DUPLICATE_CONTENT_LENGTH',
+    400,
+  ],
+  [
+    'a Content-Length list with an empty element',
+    'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4,,4',
     'BAD_CONTENT_LENGTH',
     400,
   ],
@@ -295,8 +356,8 @@ const refusals: [string, string, FrontErrorCode, number][] = [
     400,
   ],
   [
-    'two equal Content-Lengths',
-    'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nContent-Length: 4',
+    'two different Content-Lengths',
+    'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nContent-Length: 5',
     'DUPLICATE_CONTENT_LENGTH',
     400,
   ],

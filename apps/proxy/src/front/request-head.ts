@@ -13,7 +13,11 @@ export interface HeadLimits {
 /** A parsed request head, with the framing and connection facts the front end acts on. */
 export interface RequestHead {
   readonly method: string;
-  /** The origin-form target (`/path?query`). */
+  /**
+   * The target in origin form (`/path?query`); an absolute-form target
+   * (`http://host/path`) is turned into origin form, its authority becoming the Host. `*` for
+   * `OPTIONS *`.
+   */
   readonly target: string;
   /** 0 for HTTP/1.0, 1 for HTTP/1.1 (and later 1.x). */
   readonly versionMinor: number;
@@ -28,7 +32,11 @@ export interface RequestHead {
   readonly chunked: boolean;
   /** The client wants the connection kept open after the answer. */
   readonly keepAlive: boolean;
-  /** `Connection: upgrade` with an `Upgrade` field: a protocol switch (WebSocket). */
+  /**
+   * `Connection: upgrade` with `websocket` in `Upgrade`: a WebSocket handshake. Any other
+   * upgrade (`h2c` from `curl --http2`, TLS) is ignored and the request served as HTTP/1.1, as
+   * a server that does not speak the protocol may (RFC 9110 §7.8).
+   */
   readonly upgrade: boolean;
   /** The value of `Upgrade`, when there is one. */
   readonly upgradeProtocol: string | undefined;
@@ -43,6 +51,10 @@ const BAD_VALUE_CHAR = /[\x00-\x08\x0a-\x1f\x7f]/;
 const TARGET = /^[\x21-\x7e\x80-\xff]+$/;
 const VERSION = /^HTTP\/(\d)\.(\d)$/;
 const DIGITS = /^\d{1,15}$/;
+/** `http://` or `https://`, an authority, and the rest (path and query, possibly empty). */
+const ABSOLUTE = /^https?:\/\/([^/?#@]+)([/?][^#]*)?$/i;
+/** A Content-Length list of equal values (`5, 5`). */
+const LENGTH_LIST = /^\d{1,15}(?:[ \t]*,[ \t]*\d{1,15})+$/;
 
 function bad(code: ConstructorParameters<typeof FrontRequestError>[0], message: string): never {
   throw new FrontRequestError(code, 400, message);
@@ -99,8 +111,22 @@ export function parseRequestHead(head: string, limits: HeadLimits): RequestHead 
   if (version[1] !== '1')
     throw new FrontRequestError('BAD_VERSION', 505, `HTTP/${version[1]} is not supported`);
   if (!TARGET.test(target)) bad('BAD_TARGET', 'the request target holds a forbidden character');
-  if (target.charCodeAt(0) !== 0x2f)
-    bad('BAD_TARGET', 'the request target must be in origin form (/path)');
+  let originTarget = target;
+  let authority: string | undefined;
+  if (target.charCodeAt(0) !== 0x2f) {
+    if (target === '*') {
+      if (method !== 'OPTIONS') bad('BAD_TARGET', 'the * target is only for OPTIONS');
+    } else {
+      // Absolute form (RFC 9112 §3.2.2, which a server must accept): the authority replaces
+      // the Host field and the member gets the origin form.
+      const m = ABSOLUTE.exec(target);
+      if (m === null)
+        bad('BAD_TARGET', 'the request target is neither a path, an absolute URI nor *');
+      authority = m[1]!;
+      const rest = m[2] ?? '/';
+      originTarget = rest.charCodeAt(0) === 0x3f ? `/${rest}` : rest;
+    }
+  }
   const versionMinor = version[2] === '0' ? 0 : 1;
 
   const rawHeaders: string[] = [];
@@ -137,6 +163,7 @@ export function parseRequestHead(head: string, limits: HeadLimits): RequestHead 
         if (name.toLowerCase() === 'host') {
           if (host !== undefined) bad('DUPLICATE_HOST', 'more than one Host field');
           host = value;
+          if (authority !== undefined) rawHeaders[rawHeaders.length - 1] = authority;
         }
         break;
       case 6: {
@@ -154,10 +181,24 @@ export function parseRequestHead(head: string, limits: HeadLimits): RequestHead 
         break;
       case 14:
         if (name.toLowerCase() === 'content-length') {
-          if (contentLength !== -1)
-            bad('DUPLICATE_CONTENT_LENGTH', 'more than one Content-Length field');
-          if (!DIGITS.test(value)) bad('BAD_CONTENT_LENGTH', 'Content-Length is not a number');
-          contentLength = Number(value);
+          // Repeats of one value (`5, 5`, or the field twice) are that value, as HAProxy reads
+          // them (RFC 9110 §8.6); they reach the member as one field. Differing values are
+          // refused: the two readings would frame the body differently.
+          let n: number;
+          if (DIGITS.test(value)) n = Number(value);
+          else if (LENGTH_LIST.test(value)) {
+            const parts = value.split(',').map((v) => Number(trimOws(v)));
+            n = parts[0]!;
+            if (parts.some((v) => v !== n))
+              bad('DUPLICATE_CONTENT_LENGTH', 'a Content-Length list of different values');
+            rawHeaders[rawHeaders.length - 1] = String(n);
+          } else bad('BAD_CONTENT_LENGTH', 'Content-Length is not a number');
+          if (contentLength !== -1) {
+            if (n !== contentLength)
+              bad('DUPLICATE_CONTENT_LENGTH', 'Content-Length fields with different values');
+            rawHeaders.length -= 2;
+          }
+          contentLength = n;
         }
         break;
       case 17:
@@ -182,6 +223,10 @@ export function parseRequestHead(head: string, limits: HeadLimits): RequestHead 
       );
     chunked = true;
   }
+  if (authority !== undefined) {
+    if (host === undefined) rawHeaders.push('Host', authority);
+    host = authority;
+  }
   if (host === undefined && versionMinor === 1) bad('MISSING_HOST', 'HTTP/1.1 without Host');
   let expectContinue = false;
   if (expect !== undefined) {
@@ -196,10 +241,13 @@ export function parseRequestHead(head: string, limits: HeadLimits): RequestHead 
         ? !hasToken(connection, 'close')
         : hasToken(connection, 'keep-alive');
   const upgrade =
-    upgradeProtocol !== undefined && connection !== undefined && hasToken(connection, 'upgrade');
+    upgradeProtocol !== undefined &&
+    connection !== undefined &&
+    hasToken(connection, 'upgrade') &&
+    hasToken(upgradeProtocol, 'websocket');
   return {
     method,
-    target,
+    target: originTarget,
     versionMinor,
     rawHeaders,
     host,

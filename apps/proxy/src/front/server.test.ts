@@ -1029,11 +1029,11 @@ describe('FrontServer: protocol switches', () => {
     const c = await Client.open(s.port);
     try {
       c.send(
-        'GET /ws?x=1 HTTP/1.1\r\nHost: x\r\nUpgrade: echo-proto\r\nConnection: keep-alive, Upgrade\r\n\r\nEARLY\0bytes',
+        'GET /ws?x=1 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: keep-alive, Upgrade\r\n\r\nEARLY\0bytes',
       );
       const r = await c.response();
       expect(r.status).toBe(101);
-      expect(r.header('upgrade')).toBe('echo-proto');
+      expect(r.header('upgrade')).toBe('websocket');
       await c.until(() => (c.text.startsWith('head=EARLY\0bytes;') ? true : undefined), 'the head');
       c.text = '';
       c.send('ping');
@@ -1042,7 +1042,7 @@ describe('FrontServer: protocol switches', () => {
       expect([u.req.method, u.req.url, u.req.header('upgrade')]).toEqual([
         'GET',
         '/ws?x=1',
-        'echo-proto',
+        'websocket',
       ]);
       expect(u.head.toString('latin1')).toBe('EARLY\0bytes');
       expect(upgrades).toHaveLength(before + 1);

@@ -113,6 +113,15 @@ describe('request headers', () => {
       ['X-Request-Id', 'rid-1'],
     ]);
   });
+  it('drops names with an underscore when asked (the default), keeps them otherwise', () => {
+    const raw = ['X_Forwarded_For', '6.6.6.6', 'X-A', '1', 'x_b', '2'];
+    const dropped = requestHeaders(raw, { ...ctx, dropUnderscores: true });
+    expect(dropped.filter((_, i) => i % 2 === 0)).not.toContain('X_Forwarded_For');
+    expect(dropped.filter((_, i) => i % 2 === 0)).not.toContain('x_b');
+    const kept = requestHeaders(raw, { ...ctx, dropUnderscores: false });
+    expect(kept).toContain('X_Forwarded_For');
+  });
+
   it('keeps Upgrade for WebSocket handshakes', () => {
     const out = pairs(
       requestHeaders(['Upgrade', 'websocket', 'Connection', 'Upgrade'], {

@@ -52,6 +52,12 @@ export interface RequestHeaderContext {
   readonly via: boolean;
   /** Keep `Upgrade` (WebSocket handshakes keep theirs; the transport adds Connection). */
   readonly keepUpgrade?: boolean;
+  /**
+   * Drop fields whose names hold an underscore (`X_Forwarded_For`), as nginx does by default
+   * (`underscores_in_headers off`): backends that map names to CGI variables would read
+   * `X_Forwarded_For` as the `X-Forwarded-For` the proxy sets.
+   */
+  readonly dropUnderscores?: boolean;
 }
 
 const VIA = '1.1 cohort-proxy';
@@ -75,7 +81,8 @@ function quoteIfNeeded(v: string): string {
 }
 
 /**
- * The headers to send to the member: hop-by-hop headers and `Expect` removed, Host kept or set
+ * The headers to send to the member: hop-by-hop headers, `Expect` and (with `dropUnderscores`)
+ * names with an underscore removed, Host kept or set
  * to the member's, `X-Forwarded-For` and `Forwarded` appended to, `X-Forwarded-Proto/Host/Port`
  * set (a client's own values are replaced: the proxy is the edge), `Via` appended, and the
  * request id set (a client-supplied one is replaced).
@@ -96,6 +103,7 @@ export function requestHeaders(raw: readonly string[], ctx: RequestHeaderContext
       continue;
     }
     if (extra?.has(lower)) continue;
+    if (ctx.dropUnderscores === true && lower.includes('_')) continue;
     switch (lower) {
       case 'host':
         if (ctx.preserveHost) out.push(name, value);
