@@ -20,6 +20,7 @@ import { createLogger } from './log.js';
 import { NodeMetrics } from './metrics.js';
 import { PeerLinks, REPLICATION_PATH } from './peers.js';
 import { RequestHandler } from './requests.js';
+import { Slab } from './slab.js';
 import { renderStatus, type StatusData } from './status.js';
 
 /** Options of a {@link SessionNode} besides its configuration. */
@@ -78,6 +79,7 @@ export class SessionNode {
   readonly #clients = new Set<ClientConnection>();
   readonly #subscribers = new Set<ClientConnection>();
   readonly #handler: RequestHandler;
+  readonly #slab = new Slab();
   #peers: PeerLinks | undefined;
   #member: Member | undefined;
   #url = '';
@@ -100,7 +102,11 @@ export class SessionNode {
     this.log = options.logger ?? createLogger(config.log.level);
     this.host = new EngineHost(
       this.id,
-      { replicas: config.replicas, opTimeoutMs: config.opTimeoutMs },
+      {
+        ...Object.fromEntries(Object.entries(config.engine).filter(([, v]) => v !== undefined)),
+        replicas: config.replicas,
+        opTimeoutMs: config.opTimeoutMs,
+      },
       {
         send: (f) => this.#peers?.send(f),
         events: (e) => this.#onEvents(e),
@@ -112,6 +118,7 @@ export class SessionNode {
       limits: config.limits,
       ack: config.ack,
       maxInactive: config.maxInactive,
+      slab: this.#slab,
       map: () => this.#map,
     });
     const handler = (req: IncomingMessage, res: ServerResponse): void => this.#http(req, res);
@@ -178,6 +185,7 @@ export class SessionNode {
       token: c.auth.peerToken ?? c.auth.token,
       urlOf: (m) => this.#urls.get(m) ?? this.#drainingUrls.get(m),
       maxFrameBytes: 64 * 1024 * 1024,
+      slab: this.#slab,
       log: this.log,
       ...(c.tls?.ca ? { ca: readFileSync(c.tls.ca) } : {}),
     });

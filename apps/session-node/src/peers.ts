@@ -1,5 +1,6 @@
 import { WebSocket } from 'ws';
 import type { Logger } from 'pino';
+import type { Slab } from './slab.js';
 import { decodeFrame, encodeFrame, ReplicationError, type Frame } from '@cohort/replication';
 
 /** The WebSocket path of node-to-node replication. */
@@ -17,6 +18,8 @@ export interface PeerLinkOptions {
   readonly maxFrameBytes: number;
   /** Frames queued for a member while its connection opens, at most. */
   readonly maxQueued?: number;
+  /** Where received frames are copied before decoding (their values are kept). */
+  readonly slab: Slab;
   /** CA certificates for wss:// peers. */
   readonly ca?: Buffer;
   readonly log: Logger;
@@ -142,7 +145,7 @@ export class PeerLinks {
       this.stats.bytesIn += bytes.byteLength;
       let frame: Frame;
       try {
-        frame = decodeFrame(bytes, { maxFrameBytes: this.#o.maxFrameBytes });
+        frame = decodeFrame(this.#o.slab.copy(bytes), { maxFrameBytes: this.#o.maxFrameBytes });
       } catch (err) {
         this.stats.refused++;
         const code = err instanceof ReplicationError ? err.code : 'MALFORMED';

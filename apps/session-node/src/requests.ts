@@ -16,6 +16,7 @@ import type {
   PlacementMap,
 } from '@cohort/replication';
 import type { EngineHost, HostOp } from './engine-host.js';
+import type { Slab } from './slab.js';
 
 /**
  * Prefix of the attributes where the owner records, per client id, the highest dedupe `seq`
@@ -39,6 +40,8 @@ export interface RequestContext {
   readonly ack: AckLevel;
   /** Default idle timeout of new sessions, in seconds. */
   readonly maxInactive: number;
+  /** Where kept bytes are copied to. */
+  readonly slab: Slab;
   /** The current placement map (sent with NOT_OWNER). */
   readonly map: () => PlacementMap;
 }
@@ -132,10 +135,11 @@ function checkOps(
   return null;
 }
 
-function deltaOps(key: string, bytes: Uint8Array | undefined): Op[] | Refusal {
+function deltaOps(key: string, bytes: Uint8Array | undefined, slab: Slab): Op[] | Refusal {
   if (bytes === undefined) return [];
   try {
-    const d = decodeDelta(bytes);
+    // The values stay views into these bytes for as long as the session holds them.
+    const d = decodeDelta(slab.copy(bytes));
     if (d.key !== key)
       return { code: 'INVALID_OP', message: 'the delta is for another session', field: 'delta' };
     return [...d.ops];
@@ -289,7 +293,7 @@ export class RequestHandler {
   async #write(req: CreateRequest | ApplyRequest, clientId: string): Promise<ClientResponse> {
     const ctx = this.#ctx;
     const host = ctx.host;
-    const ops = deltaOps(req.key, req.delta);
+    const ops = deltaOps(req.key, req.delta, ctx.slab);
     if (!Array.isArray(ops)) return refuse(req.id, ops);
     const create =
       req.op === 'create'

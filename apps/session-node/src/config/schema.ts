@@ -98,6 +98,25 @@ export const configSchema = z
     drainMs: z.number().int().min(0).max(600_000).default(10_000),
     /** Operation timeout of the replication engine, in ms. */
     opTimeoutMs: z.number().int().min(100).default(5000),
+    /** Tunables of the replication engine (see @cohort/replication `EngineConfig`). */
+    engine: z
+      .object({
+        /**
+         * Ownership claims started per second at most. Every new session is a claim, so this
+         * bounds session creation per node too; it also paces a restarted node's take-over.
+         */
+        claimsPerSecond: z.number().int().min(1).default(20_000),
+        /** Claims in flight at once. */
+        maxConcurrentClaims: z.number().int().min(1).default(1024),
+        /** Changes kept per session for catch-up before a snapshot is sent instead. */
+        logEntries: z.number().int().min(1).optional(),
+        /** Touches reach the backups at most every max(TTL/4, this) ms. */
+        minTouchIntervalMs: z.number().int().min(1).optional(),
+        /** Retransmission interval of unanswered replication messages, ms. */
+        retransmitMs: z.number().int().min(1).optional(),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) })
       .strict()
