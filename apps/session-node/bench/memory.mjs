@@ -1,3 +1,4 @@
+/* global fetch, setTimeout */
 // Memory of one session node holding N sessions of about 1 KB (4 attributes of 256 B).
 //
 //   npm run build && node bench/memory.mjs [sessions=1000000] [nodes=1]
