@@ -16,7 +16,7 @@ import { BodyBridge, BodyTooLargeError, type BodyStart } from './http/body.js';
 import { sendError } from './http/errors.js';
 import { requestHeaders } from './http/headers.js';
 import { responseHeaders } from './http/rewrite.js';
-import type { ForwardHandler } from './members/transport.js';
+import type { ForwardHandler, MemberNotice } from './members/transport.js';
 import type { BalancerRuntime, MemberRuntime } from './runtime.js';
 
 /** Fields of an interim response that concern one connection only. */
@@ -89,6 +89,8 @@ export interface ExchangeEnv {
     /** The failure put the member in error. */
     marked: boolean,
   ) => void;
+  /** A transport noticed something about its member that an operator must fix. */
+  readonly onMemberNotice: (b: BalancerRuntime, m: MemberRuntime, notice: MemberNotice) => void;
 }
 
 /**
@@ -304,8 +306,11 @@ export class Exchange implements ForwardHandler {
     this.resume?.();
   };
 
-  onEnd(): void {
+  onEnd(notice?: MemberNotice): void {
     this.endAttempt();
+    const m = this.member!;
+    if (notice !== undefined) this.env.onMemberNotice(this.b, m, notice);
+    else if (m.state.warning !== undefined) m.state.warning = undefined;
     if (this.done) return;
     const h = this.held;
     this.held = EMPTY;

@@ -16,7 +16,10 @@ import { readBodyStart, readSmallBody } from './http/body.js';
 import { sendError, sendRawError } from './http/errors.js';
 import { requestHeaders } from './http/headers.js';
 import { createLogger, safePath } from './log.js';
-import type { MemberTransport } from './members/transport.js';
+import type { MemberNotice, MemberTransport } from './members/transport.js';
+
+/** Least time between two log lines of the same member's warning. */
+const WARNING_INTERVAL_MS = 60_000;
 import { createRequestIds } from './request-id.js';
 import { buildRuntime, type BalancerRuntime, type MemberRuntime, type Runtime } from './runtime.js';
 
@@ -208,6 +211,28 @@ export class CohortProxy {
     );
   };
 
+  /**
+   * A member refused the AJP secret: the client saw Tomcat's 403 as if from the application, so
+   * the operator hears of it — the first time at once, then at most once a minute per member —
+   * and the member's state says it until a good answer clears it.
+   */
+  private onMemberNotice = (b: BalancerRuntime, m: MemberRuntime, notice: MemberNotice): void => {
+    const st = m.state;
+    const now = this.now();
+    st.warning =
+      notice === 'auth-refused'
+        ? m.config.secret === undefined
+          ? 'the member requires an AJP secret and none is configured (Tomcat answers 403)'
+          : 'the member refused the AJP secret (Tomcat answers 403): check `secret` against the connector'
+        : notice;
+    if (now - st.warnedAt < WARNING_INTERVAL_MS) return;
+    st.warnedAt = now;
+    this.log.warn(
+      { balancer: b.name, member: m.config.route, code: 'AJP_SECRET_REFUSED' },
+      st.warning,
+    );
+  };
+
   private onRequest(req: FrontRequest, res: FrontResponse): void {
     const rt = this.runtime;
     const cfg = rt.config;
@@ -296,6 +321,7 @@ export class CohortProxy {
       maxBodyBytes: cfg.limits.maxBodyBytes,
       onDone: this.onDone,
       onMemberError: this.onMemberError,
+      onMemberNotice: this.onMemberNotice,
     };
     this.envs.set(b, { cfg, env });
     return env;

@@ -126,5 +126,27 @@ describe.skipIf(peersMissing).each(['http', 'ajp'] as const)(
         expect(u.jar.get('ROUTEID')).toBeUndefined();
       }
     }, 120_000);
+
+    it.runIf(protocol === 'ajp')(
+      "a wrong AJP secret: Tomcat's 403 reaches the client and the proxy warns, naming the member",
+      async () => {
+        const wrong = {
+          balancers: [
+            {
+              name: 'tomcat',
+              members: [{ url: `ajp://127.0.0.1:${tc2.ajpPort}`, route: 'tc2', secret: 'wrong' }],
+            },
+          ],
+        };
+        proxy.proxy.reload(validateConfig(wrong));
+        const r = await request(`${proxy.url}/`);
+        expect(r.statusCode).toBe(403);
+        await r.body.dump();
+        const warned = proxy.log.lines.filter((l) => l.code === 'AJP_SECRET_REFUSED');
+        expect(warned).toHaveLength(1);
+        expect(warned[0]!.member).toBe('tc2');
+      },
+      30_000,
+    );
   },
 );

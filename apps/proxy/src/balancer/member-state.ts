@@ -30,6 +30,13 @@ export interface MemberState {
   requests: number;
   /** Failed answers (invalid, timed out) since the last good one (outlier detection). */
   consecutiveFailures: number;
+  /**
+   * A problem an operator must fix, seen on the member's last answers (e.g. the AJP secret
+   * refused); cleared by a good answer. Never holds request data.
+   */
+  warning: string | undefined;
+  /** When `warning` was last logged, ms on the caller's clock (rate limit). */
+  warnedAt: number;
 }
 
 /** A fresh member state. */
@@ -56,6 +63,8 @@ export function memberState(
     traffic: 0,
     requests: 0,
     consecutiveFailures: 0,
+    warning: undefined,
+    warnedAt: -Infinity,
   };
 }
 

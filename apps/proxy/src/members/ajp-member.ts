@@ -58,10 +58,12 @@ function contentLength(headers: readonly string[]): number | undefined {
 class Relay implements AjpDispatchHandler {
   /** True while the proxy's abort runs: the pool reports the abort from within it. */
   aborting = false;
+  private status = 0;
 
   constructor(private readonly h: ForwardHandler) {}
 
   onHeaders(status: number, message: string, headers: string[], resume: () => void): boolean {
+    this.status = status;
     return this.h.onResponse(status, message, headers, resume);
   }
 
@@ -69,8 +71,10 @@ class Relay implements AjpDispatchHandler {
     return this.h.onData(chunk);
   }
 
-  onEnd(): void {
-    this.h.onEnd();
+  onEnd(reuse: boolean): void {
+    // Tomcat refuses a wrong or missing secret with 403 and closes the connection (reuse=0);
+    // an application's 403 leaves the connection open.
+    this.h.onEnd(this.status === 403 && !reuse ? 'auth-refused' : undefined);
   }
 
   onError(err: AjpRequestError): void {

@@ -20,14 +20,24 @@ export interface ForwardRequest {
   readonly host: string | undefined;
 }
 
+/**
+ * Something a transport noticed about its member on an otherwise complete answer:
+ * `auth-refused` = the member refused the request's credentials (AJP: 403 and the connection
+ * closed, which is how Tomcat answers a wrong or missing `secret`).
+ */
+export type MemberNotice = 'auth-refused';
+
 /** Receives one response from a member. Return `false` from onResponse/onData to pause. */
 export interface ForwardHandler {
   /** Status line and headers (flat list); `resume` restarts a paused body. */
   onResponse(status: number, statusText: string, headers: string[], resume: () => void): boolean;
   /** A body chunk. */
   onData(chunk: Buffer): boolean;
-  /** The body ended. */
-  onEnd(): void;
+  /**
+   * The body ended. `notice`, when set, says the answer came from the member's connector rather
+   * than its application: `auth-refused` is Tomcat's 403 for a wrong or missing AJP secret.
+   */
+  onEnd(notice?: MemberNotice): void;
   /** The attempt failed; `phase` says how far it got (decides retries and passive detection). */
   onError(err: Error, phase: FailurePhase): void;
   /** An informational response before the final one (103 Early Hints), to relay to the client. */

@@ -52,8 +52,12 @@ export interface AjpDispatchHandler {
   onHeaders(status: number, statusMessage: string, headers: string[], resume: () => void): boolean;
   /** A piece of the body (a view of the socket data, valid to keep). Not called for HEAD, 1xx, 204, 304. */
   onData(chunk: Buffer): boolean;
-  /** END_RESPONSE arrived; the connection is back in the pool (or closed when it may not be reused). */
-  onEnd(): void;
+  /**
+   * END_RESPONSE arrived; the connection is back in the pool (or closed when it may not be
+   * reused). `reuse` is the backend's own flag: false when it closes the connection after this
+   * response (Tomcat does after refusing a request's secret with 403).
+   */
+  onEnd(reuse: boolean): void;
   /** The request failed or was aborted; `err` says how far it got (`requestSent`, `responseStarted`). */
   onError(err: AjpRequestError): void;
 }

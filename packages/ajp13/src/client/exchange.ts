@@ -290,7 +290,7 @@ export class Exchange implements ConnectionHandler {
       conn.use(null);
       conn.destroy();
     }
-    this.h.onEnd();
+    this.h.onEnd(reuse);
   }
 
   /** @see ResponseSink.headers */
