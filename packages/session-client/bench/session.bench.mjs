@@ -1,6 +1,8 @@
 // Session-heavy Express route, side by side (issue 12): each request reads 3 attributes of a
 // typical session (20 attributes x 256 B, sessions.md §8) and changes 1.
 //
+//   cohort + 3 nodes      cohortSession() + NodeBackend + 3 cohort-session-node processes
+//                         (3 copies, ack quorum)
 //   cohort + redis        cohortSession() + RedisBackend + redis-server
 //   cohort sticky + redis the same with cacheValidation: 'none' (no store round trip for reads)
 //   connect-redis         express-session + connect-redis 9 + redis-server
@@ -14,6 +16,7 @@
 //   npx nx bench @cohort/session-client     (builds first), or after a build:
 //   node bench/session.bench.mjs [--duration 6] [--rounds 3] [--quick]
 import { Buffer } from 'node:buffer';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -26,7 +29,9 @@ import { RedisStore } from 'connect-redis';
 import connectMemcached from 'connect-memcached';
 import { createClient } from 'redis';
 import { parseWrkOutput, startMemcached, startRedis, tcpExchange } from '@cohort/peers';
-import { cohortSession, RedisBackend } from '@cohort/session-client';
+import { spawn } from 'node:child_process';
+import { freePorts, httpGet } from '@cohort/peers';
+import { cohortSession, NodeBackend, RedisBackend } from '@cohort/session-client';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -145,12 +150,80 @@ async function memcachedStats(port) {
   };
 }
 
+const NODE_CLI = join(here, '..', '..', '..', 'apps', 'session-node', 'dist', 'cli.js');
+const NODE_TOKEN = 'bench-token-0123456789';
+
+/** Starts 3 cohort-session-node processes (CLI, YAML config) and waits for /readyz. */
+async function startNodes(dir) {
+  const ports = await freePorts(6);
+  const nodes = [];
+  for (let i = 0; i < 3; i++) {
+    const file = join(dir, `node${i}.yaml`);
+    writeFileSync(
+      file,
+      [
+        `name: n${i + 1}`,
+        `listen: 127.0.0.1:${ports[i]}`,
+        `gossip: { listen: '127.0.0.1:${ports[3 + i]}', preset: local }`,
+        `seeds: [${i === 0 ? '' : `'127.0.0.1:${ports[3]}'`}]`,
+        `auth: { token: ${NODE_TOKEN} }`,
+        `log: { level: warn }`,
+        '',
+      ].join('\n'),
+    );
+    const child = spawn(process.execPath, [NODE_CLI, '--config', file], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    nodes.push({
+      child,
+      pid: child.pid,
+      url: `ws://127.0.0.1:${ports[i]}`,
+      http: `http://127.0.0.1:${ports[i]}`,
+    });
+  }
+  const end = Date.now() + 20_000;
+  for (const n of nodes) {
+    for (;;) {
+      const r = await httpGet(`${n.http}/readyz`).catch(() => ({ status: 0 }));
+      if (r.status === 200) break;
+      if (Date.now() > end) throw new Error('session nodes not ready');
+      await sleep(100);
+    }
+  }
+  return nodes;
+}
+
+/** rchar + wchar of a process: every byte it read and wrote (sockets; the nodes write no files). */
+function ioOf(pid) {
+  const text = readFileSync(`/proc/${pid}/io`, 'latin1');
+  return Number(/rchar: (\d+)/.exec(text)[1]) + Number(/wchar: (\d+)/.exec(text)[1]);
+}
+
 async function main() {
   const redis = await startRedis();
   const memcached = await startMemcached();
   const work = mkdtempSync(join(tmpdir(), 'cohort-session-bench-'));
   const clients = [];
+  const nodes = await startNodes(work);
   const setups = [
+    {
+      name: 'cohort + 3 nodes',
+      store: 'nodes',
+      make: async () => {
+        const backend = new NodeBackend({ nodes: [nodes[0].url], token: NODE_TOKEN });
+        clients.push(backend);
+        const mw = cohortSession({ backend, route: 'app1' });
+        return {
+          mount: mw,
+          roundTrips: () =>
+            mw.stats.revalidations +
+            mw.stats.loads +
+            mw.stats.creates +
+            mw.stats.applies +
+            mw.stats.touchBatches,
+        };
+      },
+    },
     {
       name: 'cohort + redis',
       store: 'redis',
@@ -253,12 +326,18 @@ async function main() {
     apps.push({ setup: s, built, server, port, script, runs: [] });
   }
 
+  // For the session nodes: every byte their processes read and wrote (client and replication
+  // traffic, a node-to-node byte counted at both ends), and no command count.
+  const nodeStats = async () => ({ ops: 0, bytes: nodes.reduce((n, x) => n + ioOf(x.pid), 0) });
   const storeOf = (s) =>
-    s.store === 'redis'
-      ? { pid: redis.pid, stats: () => redisInfo(redis.port) }
-      : s.store === 'memcached'
-        ? { pid: memcached.pid, stats: () => memcachedStats(memcached.port) }
-        : null;
+    s.store === 'nodes'
+      ? { pids: nodes.map((n) => n.pid), stats: nodeStats }
+      : s.store === 'redis'
+        ? { pids: [redis.pid], stats: () => redisInfo(redis.port) }
+        : s.store === 'memcached'
+          ? { pids: [memcached.pid], stats: () => memcachedStats(memcached.port) }
+          : null;
+  const cpuOfAll = (pids) => pids.reduce((n, p) => n + cpuOf(p), 0);
 
   // Warm up every app, then measure, interleaving setups in each round.
   for (const a of apps) {
@@ -267,12 +346,12 @@ async function main() {
   for (let round = 0; round < ROUNDS; round++) {
     for (const a of apps) {
       const store = storeOf(a.setup);
-      const before = store ? { cpu: cpuOf(store.pid), ...(await store.stats()) } : null;
+      const before = store ? { cpu: cpuOfAll(store.pids), ...(await store.stats()) } : null;
       const rt0 = a.built.roundTrips?.() ?? 0;
       const app0 = process.cpuUsage();
       const r = await wrk(a.port, a.script);
       const appCpu = process.cpuUsage(app0);
-      const after = store ? { cpu: cpuOf(store.pid), ...(await store.stats()) } : null;
+      const after = store ? { cpu: cpuOfAll(store.pids), ...(await store.stats()) } : null;
       const n = r.requests;
       a.runs.push({
         requestsPerSec: r.requestsPerSec,
@@ -343,6 +422,7 @@ async function main() {
 
   for (const a of apps) await new Promise((r) => a.server.close(r));
   for (const c of clients) await Promise.resolve(c.close()).catch(() => undefined);
+  for (const n of nodes) n.child.kill('SIGKILL');
   await redis.stop();
   await memcached.stop();
   rmSync(work, { recursive: true, force: true });
