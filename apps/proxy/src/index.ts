@@ -54,9 +54,11 @@ export {
   type PickContext,
 } from './balancer/methods.js';
 export {
+  countsAsOutlierFailure,
   IDEMPOTENT_METHODS,
   marksMemberInError,
   mayRetry,
+  OUTLIER_CONSECUTIVE_FAILURES,
   type FailurePhase,
   type RetryInput,
 } from './balancer/retry.js';
