@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -154,6 +155,23 @@ describe('cohort-proxy bin', () => {
     );
     expect(pids.size).toBe(2);
     for (let i = 0; i < 4; i++) expect(await routeAt(port)).toBe('a');
+    // Clients that reset mid-body (the crash of #11 item 1 killed both workers at once) end
+    // only their own requests: no worker exits and everyone else is served.
+    for (let i = 0; i < 20; i++) {
+      const s = connect(port, '127.0.0.1');
+      s.on('error', () => {});
+      await once(s, 'connect');
+      s.write(
+        i % 2 === 0
+          ? 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\nabc'
+          : 'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n',
+      );
+      await sleep(20);
+      s.resetAndDestroy();
+    }
+    await sleep(300);
+    for (let i = 0; i < 4; i++) expect(await routeAt(port)).toBe('a');
+    expect(out()).not.toContain('worker exited');
     const exited = once(child, 'exit');
     child.kill('SIGTERM');
     const [code] = (await exited) as [number];
