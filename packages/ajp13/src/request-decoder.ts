@@ -21,6 +21,10 @@ export type RequestEvent =
   /** PING (0x08, AJP14): a container closes the connection. */
   | { type: 'ping' };
 
+const CPING_EVENT: RequestEvent = Object.freeze({ type: 'cping' });
+const SHUTDOWN_EVENT: RequestEvent = Object.freeze({ type: 'shutdown' });
+const PING_EVENT: RequestEvent = Object.freeze({ type: 'ping' });
+
 /**
  * Streaming decoder for what a web server (httpd, mod_jk, a proxy) sends to a container. Body
  * packets carry no type byte, so the decoder tracks when one is due: right after a Forward Request
@@ -128,14 +132,14 @@ export class RequestDecoder extends FrameDecoder<RequestEvent> {
             5,
             'exactly 1 byte',
           );
-        this.events.push({
-          type:
-            type === MessageType.CPING
-              ? 'cping'
-              : type === MessageType.SHUTDOWN
-                ? 'shutdown'
-                : 'ping',
-        });
+        // one shared object each: a CPING flood makes no garbage per packet
+        this.events.push(
+          type === MessageType.CPING
+            ? CPING_EVENT
+            : type === MessageType.SHUTDOWN
+              ? SHUTDOWN_EVENT
+              : PING_EVENT,
+        );
         return;
       default:
         this.fail(

@@ -40,6 +40,12 @@ export interface AjpServerOptions {
   bodyTimeout?: number;
   /** Strict decoding. Default true. */
   strict?: boolean;
+  /**
+   * Bytes of replies (CPONGs, GET_BODY_CHUNKs, response packets) a connection may have queued
+   * for a web server that does not read them before the server stops reading that connection's
+   * input; reading resumes at 'drain'. Default 65536.
+   */
+  maxQueuedReplyBytes?: number;
   /** A pino logger (default: silent). Secrets and header values are never logged. */
   logger?: Logger;
 }
@@ -92,6 +98,7 @@ export function createAjpServer(
     requestTimeout: options.requestTimeout ?? 120_000,
     bodyTimeout: options.bodyTimeout ?? 30_000,
     strict: options.strict ?? true,
+    maxQueued: options.maxQueuedReplyBytes ?? 65_536,
     log: options.logger ?? pino({ level: 'silent' }),
     listener,
   };
@@ -136,6 +143,7 @@ type Config = {
   requestTimeout: number;
   bodyTimeout: number;
   strict: boolean;
+  maxQueued: number;
   log: Logger;
   listener: AjpRequestListener;
 };
@@ -161,6 +169,13 @@ class AjpConnectionHandler {
   private closing = false;
   private refused = false;
   private corked = false;
+  /** Decoded messages not handled yet (handling stops while too many replies are queued). */
+  private queue: RequestEvent[] = [];
+  private queued = 0;
+  /** CPONGs owed for the CPINGs handled in this turn, written as one buffer. */
+  private cpongs = 0;
+  /** Reading is paused until the socket drains. */
+  private waitingDrain = false;
 
   constructor(
     private readonly socket: Socket,
@@ -219,13 +234,69 @@ class AjpConnectionHandler {
     try {
       events = this.decoder.push(chunk);
     } catch (err) {
-      this.onProtocolError(err as AjpProtocolError);
+      // what came before the bad bytes is still handled first, in order
+      this.handleQueued();
+      if (!this.socket.destroyed && !this.refused) this.onProtocolError(err as AjpProtocolError);
       return;
     }
-    for (const e of events) {
-      if (this.socket.destroyed || this.refused) return;
+    if (this.queued === this.queue.length) {
+      this.queue = events;
+      this.queued = 0;
+    } else this.queue.push(...events);
+    this.handleQueued();
+  }
+
+  /**
+   * Handles decoded messages in order until the socket holds more than `maxQueuedReplyBytes` of
+   * replies the web server has not read; then stops reading the connection until it drains, so a
+   * peer that sends CPINGs (or requests) and never reads cannot make the server buffer without end.
+   */
+  private handleQueued(): void {
+    const socket = this.socket;
+    while (this.queued < this.queue.length) {
+      if (socket.destroyed || this.refused) break;
+      if (socket.writableLength + this.cpongs * CPONG_PACKET.length > this.cfg.maxQueued) {
+        this.flushCpongs();
+        // 'drain' comes only once a write found the buffer over its high-water mark
+        if (socket.writableNeedDrain) {
+          this.waitForDrain();
+          return;
+        }
+      }
+      const e = this.queue[this.queued++]!;
+      if (e.type === 'cping' && this.current === null) {
+        this.cpongs++;
+        continue;
+      }
+      this.flushCpongs();
       this.onEvent(e);
     }
+    this.flushCpongs();
+    if (this.queued === this.queue.length) {
+      this.queue = [];
+      this.queued = 0;
+    }
+  }
+
+  private flushCpongs(): void {
+    if (this.cpongs === 0) return;
+    const n = this.cpongs;
+    this.cpongs = 0;
+    if (this.socket.destroyed) return;
+    this.socket.write(n === 1 ? CPONG_PACKET : Buffer.concat(Array(n).fill(CPONG_PACKET)));
+    this.armIdle();
+  }
+
+  private waitForDrain(): void {
+    if (this.waitingDrain) return;
+    this.waitingDrain = true;
+    this.socket.pause();
+    this.socket.once('drain', () => {
+      this.waitingDrain = false;
+      if (this.socket.destroyed) return;
+      this.handleQueued();
+      if (!this.waitingDrain) this.socket.resume();
+    });
   }
 
   private onProtocolError(err: AjpProtocolError): void {
@@ -266,15 +337,12 @@ class AjpConnectionHandler {
     const ex = this.current;
     switch (e.type) {
       case 'cping':
-        if (ex !== null)
-          return this.onProtocolError(
-            new AjpProtocolError('UNEXPECTED_MESSAGE', 'CPING during a request', {
-              messageType: 'CPING',
-            }),
-          );
-        this.socket.write(CPONG_PACKET);
-        this.armIdle();
-        return;
+        // handleQueued() answers CPINGs between requests; one during a request breaks AJP
+        return this.onProtocolError(
+          new AjpProtocolError('UNEXPECTED_MESSAGE', 'CPING during a request', {
+            messageType: 'CPING',
+          }),
+        );
       case 'shutdown':
       case 'ping':
         this.socket.destroy();
