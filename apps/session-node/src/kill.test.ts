@@ -99,7 +99,7 @@ describe('SIGKILL of a session node under load', () => {
     const restarted = await startChild({ name: 'k2', seeds: [nodes[0]!.gossip] });
     nodes[1] = restarted;
     let readyAfter = -1;
-    while (Date.now() - restarted.spawnedAt < 5000) {
+    while (Date.now() - restarted.listeningAt < 5000) {
       if ((await httpStatus(restarted.url, '/readyz')) === 200) {
         readyAfter = Date.now() - restarted.spawnedAt;
         break;
