@@ -3,13 +3,8 @@ import type { Readable } from 'node:stream';
 import { clearPinCookie, pinCookie } from './balancer/affinity.js';
 import { decide, type DecisionKind, type PinAction } from './balancer/decide.js';
 import type { MemberState } from './balancer/member-state.js';
-import {
-  countsAsOutlierFailure,
-  marksMemberInError,
-  mayRetry,
-  OUTLIER_CONSECUTIVE_FAILURES,
-  type FailurePhase,
-} from './balancer/retry.js';
+import { recordAnswer, recordFailure, type HealthEvent } from './balancer/health.js';
+import { mayRetry, type FailurePhase } from './balancer/retry.js';
 import type { FrontRequest } from './front/request.js';
 import type { FrontResponse } from './front/response.js';
 import { BodyBridge, BodyTooLargeError, type BodyStart } from './http/body.js';
@@ -91,6 +86,8 @@ export interface ExchangeEnv {
   ) => void;
   /** A transport noticed something about its member that an operator must fix. */
   readonly onMemberNotice: (b: BalancerRuntime, m: MemberRuntime, notice: MemberNotice) => void;
+  /** A member's health changed (ejected by 5xx answers in a row). */
+  readonly onHealthEvent: (b: BalancerRuntime, m: MemberRuntime, event: HealthEvent) => void;
 }
 
 /**
@@ -237,7 +234,15 @@ export class Exchange implements ForwardHandler {
   onResponse(status: number, statusText: string, headers: string[], resume: () => void): boolean {
     if (this.done) return false;
     this.resume = resume;
-    this.member!.state.consecutiveFailures = 0;
+    const m = this.member!;
+    const event = recordAnswer(
+      m.state,
+      status,
+      this.env.now(),
+      this.b.view.members,
+      this.b.outlier,
+    );
+    if (event !== undefined) this.env.onHealthEvent(this.b, m, event);
     const out = responseHeaders(headers, this.b.rewrite, this.clientOrigin);
     this.declaredLength = declaredLength(out);
     const pin = this.pin;
@@ -333,14 +338,22 @@ export class Exchange implements ForwardHandler {
       return;
     }
     if (phase === 'responding') {
+      m.state.lastError = { message: err.message, phase, at: this.env.now() };
       this.env.onMemberError(this.b, m, err, phase, this.requestId, false);
       this.res.destroy();
       this.finish(this.res.statusCode, 'member-abort', err);
       return;
     }
-    const marked = this.judgeMember(m, phase);
+    const event = recordFailure(
+      m.state,
+      phase,
+      err.message,
+      this.env.now(),
+      this.b.view.members,
+      this.b.outlier,
+    );
     this.tried.add(m.state);
-    this.env.onMemberError(this.b, m, err, phase, this.requestId, marked);
+    this.env.onMemberError(this.b, m, err, phase, this.requestId, event === 'ejected');
     const bodyReplayable =
       this.body !== 'stream' ||
       (this.bridge !== undefined &&
@@ -348,6 +361,7 @@ export class Exchange implements ForwardHandler {
         this.bridge.consumedAfterStart === 0 &&
         (this.bodyStart?.ended === true || !this.req.complete));
     if (this.bridge !== undefined && !this.bridge.destroyed) this.bridge.destroy();
+    m.state.errors++;
     if (
       mayRetry({
         phase,
@@ -357,6 +371,7 @@ export class Exchange implements ForwardHandler {
         maxAttempts: this.b.config.maxAttempts,
       })
     ) {
+      m.state.retries++;
       this.attempt();
       return;
     }
@@ -400,23 +415,6 @@ export class Exchange implements ForwardHandler {
   }
 
   /**
-   * Passive detection after a failure in `phase`: a transport failure puts the member in error
-   * at once; failed answers only after {@link OUTLIER_CONSECUTIVE_FAILURES} in a row. Returns
-   * whether the member is now in error.
-   */
-  private judgeMember(m: MemberRuntime, phase: FailurePhase): boolean {
-    const st = m.state;
-    let mark = marksMemberInError(phase);
-    if (countsAsOutlierFailure(phase) && ++st.consecutiveFailures >= OUTLIER_CONSECUTIVE_FAILURES)
-      mark = true;
-    if (mark) {
-      st.consecutiveFailures = 0;
-      st.errorUntil = this.env.now() + this.b.config.retry;
-    }
-    return mark;
-  }
-
-  /**
    * Answers with an error status (nothing was sent yet) and ends the exchange. An answer while
    * the request body is still unread closes the connection anyway (the front end sees to it).
    */
@@ -434,6 +432,14 @@ export class Exchange implements ForwardHandler {
     // what Node still reads (and discards) is not buffered here.
     if (this.bridge !== undefined && !this.bridge.destroyed) this.bridge.destroy();
     const kind = this.kind;
+    const failover =
+      kind === 'redirect' || kind === 'domain' || kind === 'failover' || this.firstKind !== kind;
+    const st = this.member?.state;
+    if (st !== undefined && outcome !== 'error') {
+      if (failover) st.failovers++;
+      if (this.pin !== undefined && this.pin !== 'clear') st.repins++;
+      if (status >= 500) st.errors++;
+    }
     this.env.onDone({
       requestId: this.requestId,
       balancer: this.b.name,
@@ -446,8 +452,7 @@ export class Exchange implements ForwardHandler {
       route: this.owner,
       kind,
       sticky: kind === 'sticky' || kind === 'pinned',
-      failover:
-        kind === 'redirect' || kind === 'domain' || kind === 'failover' || this.firstKind !== kind,
+      failover,
       retries: Math.max(0, this.attempts - 1),
       outcome,
       error: err?.message,

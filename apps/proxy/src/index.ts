@@ -54,11 +54,18 @@ export {
   type PickContext,
 } from './balancer/methods.js';
 export {
-  countsAsOutlierFailure,
+  recordAnswer,
+  recordCheck,
+  recordFailure,
+  slowStartWeight,
+  type CheckPolicy,
+  type HealthEvent,
+  type OutlierPolicy,
+} from './balancer/health.js';
+export {
   IDEMPOTENT_METHODS,
   marksMemberInError,
   mayRetry,
-  OUTLIER_CONSECUTIVE_FAILURES,
   type FailurePhase,
   type RetryInput,
 } from './balancer/retry.js';

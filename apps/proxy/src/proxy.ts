@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 
 import { decide } from './balancer/decide.js';
 import type { MemberState } from './balancer/member-state.js';
+import { recordFailure, type HealthEvent } from './balancer/health.js';
 import type { FailurePhase } from './balancer/retry.js';
 import type { ResolvedConfig } from './config/load.js';
 import { Exchange, type ExchangeEnv, type ExchangeRecord } from './exchange.js';
@@ -233,6 +234,22 @@ export class CohortProxy {
     );
   };
 
+  /** A member's health changed: logged, and told to status listeners. */
+  private onHealthEvent = (b: BalancerRuntime, m: MemberRuntime, event: HealthEvent): void => {
+    if (event === undefined) return;
+    const st = m.state;
+    this.log.warn(
+      {
+        balancer: b.name,
+        member: m.config.route,
+        event,
+        until: event === 'ejected' ? Math.round(st.errorUntil - this.now()) : undefined,
+        reason: st.lastError?.message,
+      },
+      event === 'ejected' ? 'member ejected' : `member ${event}`,
+    );
+  };
+
   private onRequest(req: FrontRequest, res: FrontResponse): void {
     const rt = this.runtime;
     const cfg = rt.config;
@@ -322,6 +339,7 @@ export class CohortProxy {
       onDone: this.onDone,
       onMemberError: this.onMemberError,
       onMemberNotice: this.onMemberNotice,
+      onHealthEvent: this.onHealthEvent,
     };
     this.envs.set(b, { cfg, env });
     return env;
@@ -502,8 +520,15 @@ export class CohortProxy {
           onError: (err, phase) => {
             m.state.inflight--;
             const connect = phase === 'connect';
-            if (connect) m.state.errorUntil = this.now() + b.config.retry;
-            this.onMemberError(b, m, err, phase, id, connect);
+            const event = recordFailure(
+              m.state,
+              phase,
+              err.message,
+              this.now(),
+              b.view.members,
+              b.outlier,
+            );
+            this.onMemberError(b, m, err, phase, id, event === 'ejected');
             if (connect && tried.size < b.config.maxAttempts) return attempt();
             if (relayed) socket.destroy();
             else

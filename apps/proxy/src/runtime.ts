@@ -1,5 +1,6 @@
 import { createRouteReader, type AffinityOptions, type RouteReader } from './balancer/affinity.js';
 import type { BalancerView } from './balancer/decide.js';
+import type { OutlierPolicy } from './balancer/health.js';
 import { memberState, type MemberState } from './balancer/member-state.js';
 import { createMethod } from './balancer/methods.js';
 import { createRouter } from './balancer/router.js';
@@ -31,6 +32,8 @@ export interface BalancerRuntime {
   readonly readRoutes: RouteReader;
   readonly affinity: AffinityOptions;
   readonly rewrite: ResponseRewrite;
+  /** Passive detection settings (`retry` and `outlier`). */
+  readonly outlier: OutlierPolicy;
 }
 
 /** Everything built from one configuration: replaced as a whole on reload. */
@@ -115,6 +118,12 @@ export function buildRuntime(
         members.map((m) => m.config.route),
       ),
       affinity,
+      outlier: {
+        consecutiveFailures: b.outlier.consecutiveFailures,
+        baseEjection: b.retry,
+        maxEjection: Math.max(b.retry, b.outlier.maxEjectionTime),
+        maxEjectionPercent: b.outlier.maxEjectionPercent,
+      },
       rewrite: {
         location: b.headers.rewriteLocation,
         memberOrigins: b.members.flatMap((m) =>

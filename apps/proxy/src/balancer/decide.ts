@@ -1,5 +1,5 @@
 import type { MemberState } from './member-state.js';
-import { servesOwn, takesNew, takesRedirect } from './member-state.js';
+import { healthy, servesOwn, takesNew, takesRedirect } from './member-state.js';
 import type { Method, PickContext } from './methods.js';
 
 /** The fail-back policy: when a moved session returns to its owner. */
@@ -79,7 +79,7 @@ function balance(v: BalancerView, input: DecideInput): MemberState | undefined {
   const now = input.now;
   return (
     pick(v, input, (m) => takesNew(m, now)) ??
-    pick(v, input, (m) => m.state === 'standby' && m.errorUntil <= now)
+    pick(v, input, (m) => m.state === 'standby' && healthy(m, now))
   );
 }
 

@@ -10,8 +10,10 @@ export interface MemberState {
   readonly index: number;
   /** The route: Tomcat `jvmRoute`, mod_jk worker name. */
   readonly route: string;
-  /** Relative weight (`loadfactor`, `lbfactor`). */
-  readonly weight: number;
+  /** Relative weight the methods use now: `configuredWeight`, ramped during a slow start. */
+  weight: number;
+  /** Relative weight as configured or set through the management API (`loadfactor`, `lbfactor`). */
+  configuredWeight: number;
   /** Administrative state. */
   state: MemberStateName;
   /** Route of the member that takes this one's sessions when it is unusable. */
@@ -37,6 +39,29 @@ export interface MemberState {
   warning: string | undefined;
   /** When `warning` was last logged, ms on the caller's clock (rate limit). */
   warnedAt: number;
+  /** Answers that were errors for the client (5xx sent or failed attempts), since start. */
+  errors: number;
+  /** Requests retried on another member after failing on this one. */
+  retries: number;
+  /** Requests this member took over from an unusable owner. */
+  failovers: number;
+  /** Sessions re-pinned to this member (routing cookie set to it). */
+  repins: number;
+  /** The last failure: what, in which phase, when (caller's clock). */
+  lastError: { readonly message: string; readonly phase: string; readonly at: number } | undefined;
+  /** Times ejected in a row (exponential back-off); reset by a good answer. */
+  ejections: number;
+  /** Active health: `unchecked` without checks, else `up` or `down` (then unusable). */
+  health: 'unchecked' | 'up' | 'down';
+  /** Consecutive passed / failed checks (towards `rise` / `fall`). */
+  checkPasses: number;
+  checkFails: number;
+  /** Duration of the last check, ms; when it ran (caller's clock); what failed. */
+  checkLatency: number | undefined;
+  checkedAt: number | undefined;
+  checkError: string | undefined;
+  /** When the member last came back up (slow start ramps its weight from here). */
+  recoveredAt: number | undefined;
 }
 
 /** A fresh member state. */
@@ -54,6 +79,7 @@ export function memberState(
     index,
     route: m.route,
     weight: m.weight ?? 1,
+    configuredWeight: m.weight ?? 1,
     state: m.state ?? 'active',
     redirect: m.redirect,
     domain: m.domain,
@@ -65,22 +91,40 @@ export function memberState(
     consecutiveFailures: 0,
     warning: undefined,
     warnedAt: -Infinity,
+    errors: 0,
+    retries: 0,
+    failovers: 0,
+    repins: 0,
+    lastError: undefined,
+    ejections: 0,
+    health: 'unchecked',
+    checkPasses: 0,
+    checkFails: 0,
+    checkLatency: undefined,
+    checkedAt: undefined,
+    checkError: undefined,
+    recoveredAt: undefined,
   };
 }
 
-/** Not stopped and not in error: may take requests for its own sessions. */
-export function servesOwn(m: MemberState, now: number): boolean {
-  return m.state !== 'stopped' && m.errorUntil <= now;
+/** Not in error (passive ejection) and not failing its health checks. */
+export function healthy(m: MemberState, now: number): boolean {
+  return m.errorUntil <= now && m.health !== 'down';
 }
 
-/** May take a session redirected to it (`redirect`): active, disabled or standby, not in error. */
+/** Not stopped and healthy: may take requests for its own sessions. */
+export function servesOwn(m: MemberState, now: number): boolean {
+  return m.state !== 'stopped' && healthy(m, now);
+}
+
+/** May take a session redirected to it (`redirect`): active, disabled or standby, healthy. */
 export function takesRedirect(m: MemberState, now: number): boolean {
   return (
-    (m.state === 'active' || m.state === 'disabled' || m.state === 'standby') && m.errorUntil <= now
+    (m.state === 'active' || m.state === 'disabled' || m.state === 'standby') && healthy(m, now)
   );
 }
 
-/** May take new sessions: active and not in error. */
+/** May take new sessions: active and healthy. */
 export function takesNew(m: MemberState, now: number): boolean {
-  return m.state === 'active' && m.errorUntil <= now;
+  return m.state === 'active' && healthy(m, now);
 }

@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import {
-  countsAsOutlierFailure,
-  marksMemberInError,
-  mayRetry,
-  type FailurePhase,
-} from './retry.js';
+import { marksMemberInError, mayRetry, type FailurePhase } from './retry.js';
 
 const base = { method: 'GET', bodyReplayable: true, attempts: 1, maxAttempts: 3 };
 
@@ -48,10 +43,5 @@ describe('retry rules', () => {
       expect(marksMemberInError(phase)).toBe(false);
       expect(mayRetry({ ...base, phase })).toBe(false);
     }
-    expect(countsAsOutlierFailure('invalid')).toBe(true);
-    expect(countsAsOutlierFailure('timeout')).toBe(true);
-    expect(countsAsOutlierFailure('request')).toBe(false);
-    expect(countsAsOutlierFailure('queue')).toBe(false);
-    expect(countsAsOutlierFailure('connect')).toBe(false);
   });
 });

@@ -9,7 +9,7 @@ export type FailurePhase =
   /**
    * The member answered with bytes that are not a valid response (a head too large, control
    * characters, folded lines, too many interim responses, an unasked 101): a 502 for this
-   * request alone, counted towards {@link OUTLIER_CONSECUTIVE_FAILURES}.
+   * request alone, counted towards the balancer's `outlier.consecutiveFailures`.
    */
   | 'invalid'
   /**
@@ -65,20 +65,8 @@ export function mayRetry(r: RetryInput): boolean {
  * detection): transport failures do — the connection refused or timed out (`connect`), reset or
  * closed before any response byte (`sent`). An invalid answer, a slow one and a request that
  * cannot be encoded do not: one client can provoke those with its own request, so they only
- * count towards {@link OUTLIER_CONSECUTIVE_FAILURES}.
+ * count towards the balancer's `outlier.consecutiveFailures` (see `recordFailure`).
  */
 export function marksMemberInError(phase: FailurePhase): boolean {
   return phase === 'connect' || phase === 'sent';
-}
-
-/**
- * Consecutive failed answers (invalid responses, response timeouts) after which a member is put
- * in error for `retry`, as Envoy's `consecutive_5xx` (also 5). Any good answer resets the count,
- * so one client's bad URL among other clients' good requests never ejects a member.
- */
-export const OUTLIER_CONSECUTIVE_FAILURES = 5;
-
-/** Whether a failure in `phase` counts towards {@link OUTLIER_CONSECUTIVE_FAILURES}. */
-export function countsAsOutlierFailure(phase: FailurePhase): boolean {
-  return phase === 'invalid' || phase === 'timeout';
 }

@@ -170,6 +170,67 @@ export const headersSchema = withAliases(
   }),
 );
 
+/** Expected statuses of an HTTP check: `200-399`, `200`, `200,204`, `2xx`. */
+const statusList = z
+  .string()
+  .regex(
+    /^\s*(?:[1-5]\d\d(?:-[1-5]\d\d)?|[1-5]xx)(?:\s*,\s*(?:[1-5]\d\d(?:-[1-5]\d\d)?|[1-5]xx))*\s*$/,
+    'expected statuses such as "200-399", "200,204" or "2xx"',
+  );
+
+/**
+ * Active health checks of a balancer's members (HAProxy `check inter rise fall` + `option
+ * httpchk` + `http-check expect`, mod_proxy_hcheck `hcmethod hcuri hcinterval hcpasses hcfails`,
+ * mod_jk CPing). `type` defaults to `http` for http:// members and `ajp` (CPing/CPong) for
+ * ajp:// members.
+ */
+export const healthCheckSchema = withAliases(
+  {
+    inter: 'interval',
+    hcinterval: 'interval',
+    hcpasses: 'rise',
+    hcfails: 'fall',
+    hcuri: 'path',
+    hcmethod: 'method',
+  },
+  z.strictObject({
+    type: z.enum(['http', 'tcp', 'ajp']).optional(),
+    method: z.enum(['GET', 'HEAD', 'OPTIONS']).default('GET'),
+    path: z.string().startsWith('/').default('/'),
+    host: z.string().min(1).optional(),
+    expectStatus: statusList.default('200-399'),
+    expectBody: z
+      .string()
+      .min(1)
+      .refine((v) => {
+        try {
+          new RegExp(v);
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'expected a regular expression')
+      .optional(),
+    interval: duration.default(5_000),
+    timeout: duration.default(2_000),
+    rise: z.number().int().min(1).max(100).default(2),
+    fall: z.number().int().min(1).max(100).default(3),
+    jitter: z.number().min(0).max(1).default(0.1),
+  }),
+);
+
+/**
+ * Passive outlier detection (Envoy `outlier_detection`, HAProxy `observe layer7` + `error-limit`):
+ * a transport failure ejects a member at once, `consecutiveFailures` failed answers (5xx,
+ * invalid, timed out) in a row do; each ejection lasts `retry` × 2^(ejections − 1), at most
+ * `maxEjectionTime`; at most `maxEjectionPercent` of the members are ejected at once (at least one).
+ */
+export const outlierSchema = z.strictObject({
+  consecutiveFailures: z.number().int().min(1).max(1000).default(5),
+  maxEjectionTime: duration.default(300_000),
+  maxEjectionPercent: z.number().min(0).max(100).default(50),
+});
+
 /** One balancer: a set of members chosen by host and path prefix. */
 export const balancerSchema = withAliases(
   { lbmethod: 'method', maxattempts: 'maxAttempts', stickysession: 'affinity' },
@@ -189,6 +250,9 @@ export const balancerSchema = withAliases(
     maxAttempts: z.number().int().min(1).max(16).optional(),
     retryBodyCap: size.default(65_536),
     headers: headersSchema.default(headersSchema.parse({})),
+    healthCheck: healthCheckSchema.optional(),
+    outlier: outlierSchema.default(outlierSchema.parse({})),
+    slowStart: duration.default(0),
     members: z.array(memberSchema).min(1),
   }),
 );
