@@ -60,6 +60,10 @@ describe('session node', () => {
     const s = decodeSession(got.session!);
     expect(readAttribute(s, 'user')).toBe('ann');
     expect(readAttribute(s, 'n')).toBe(1);
+    // A client holding this version is told it is unchanged, without the bytes.
+    const again = await c.call({ op: 'get', key, known: got.version });
+    expect(again).toMatchObject({ kind: 'ok', found: true, unchanged: true });
+    expect(again.kind === 'ok' && again.session).toBeFalsy();
   });
 
   it('answers NOT_OWNER with the placement map at a node that does not own the session', async () => {

@@ -233,6 +233,14 @@ export class RequestHandler {
         if (!r.ok) return fromResult(ctx, req.id, r);
         let s = r.session ?? null;
         if (s !== null && req.touchAt !== undefined) this.#touch(req.key, req.touchAt);
+        if (
+          s !== null &&
+          req.known !== undefined &&
+          req.known.epoch === r.version.epoch &&
+          req.known.seq === r.version.seq
+        ) {
+          return { kind: 'ok', id: req.id, version: r.version, found: true, unchanged: true };
+        }
         if (s !== null) s = this.#withTouch(s);
         return s === null
           ? { kind: 'ok', id: req.id, version: r.version }

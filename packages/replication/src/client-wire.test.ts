@@ -27,6 +27,7 @@ const map = {
 const requests: ClientRequest[] = [
   { op: 'get', id: 1, key },
   { op: 'get', id: 2, key, minVersion: v(2, 9), touchAt: 1_700_000_000_000 },
+  { op: 'get', id: 12, key, known: v(2, 9) },
   { op: 'create', id: 3, key, createdAt: 1_700_000_000_000 },
   {
     op: 'create',
@@ -62,6 +63,7 @@ const responses: ClientResponse[] = [
   { kind: 'ok', id: 1, version: v(1, 2) },
   { kind: 'ok', id: 2, version: v(1, 2), found: true, session: Buffer.from([1, 2, 3]) },
   { kind: 'ok', id: 3, version: v(4, 0), token: v(4, 0), deduped: true },
+  { kind: 'ok', id: 6, version: v(4, 1), found: true, unchanged: true },
   {
     kind: 'error',
     id: 4,

@@ -46,6 +46,8 @@ export interface GetRequest extends RequestBase {
   readonly minVersion?: Version;
   /** Record an access at this time (ms since the Unix epoch). */
   readonly touchAt?: number;
+  /** The version of the client's copy: answered `unchanged` (no bytes) when still current. */
+  readonly known?: Version;
 }
 
 /** Create a session (or change it when it exists) with the ops of `delta`. */
@@ -148,6 +150,8 @@ export interface OkResponse {
   readonly token?: Version;
   /** Apply/Create: this seq had been applied already. */
   readonly deduped?: boolean;
+  /** Get with `known`: the session is still at that version (no bytes sent). */
+  readonly unchanged?: boolean;
 }
 
 /** A refusal or failure. */
@@ -281,6 +285,7 @@ function requestIn(m: cohort.client.v1.Request, id: number): ClientRequest {
         key: c.key(x.key, 'get.key'),
         minVersion: c.version(x.minVersion, 'get.minVersion'),
         touchAt: x.touch ? c.num(x.touchAt, 'get.touchAt', true) : undefined,
+        known: c.version(x.known, 'get.known'),
       });
     }
     case 'create': {
@@ -404,6 +409,7 @@ export function encodeRequest(r: ClientRequest): Uint8Array {
         minVersion: versionOut(r.minVersion),
         touch: r.touchAt !== undefined,
         touchAt: r.touchAt ?? 0,
+        known: versionOut(r.known),
       };
       break;
     case 'create':
@@ -521,6 +527,7 @@ export function encodeResponse(r: ClientResponse): Uint8Array {
         session: r.session ?? null,
         token: versionOut(r.token),
         deduped: r.deduped ?? false,
+        unchanged: r.unchanged ?? false,
       };
       break;
     case 'error':
@@ -568,6 +575,7 @@ export function decodeResponse(bytes: Uint8Array, limits: ClientDecodeLimits = {
         session: bytesOrUndefined(x.session),
         token: c.version(x.token, 'ok.token'),
         deduped: x.deduped ? true : undefined,
+        unchanged: x.unchanged ? true : undefined,
       });
     }
     case 'error': {

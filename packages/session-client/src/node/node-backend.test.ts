@@ -59,6 +59,18 @@ describe('NodeBackend routing', () => {
     await b.close();
   });
 
+  it('revalidates a cached version without the session bytes', async () => {
+    const b = new NodeBackend({ nodes: [nodes[0]!.url], token: TOKEN });
+    const key = newKey();
+    const v = await b.create(sessionWith(key, { a: 1 }), { requestId: newRequestId() });
+    expect(await b.revalidate(key, v)).toBe('unchanged');
+    await b.apply(key, deltaOf(key, { a: 2 }), { requestId: newRequestId() });
+    const fresh = await b.revalidate(key, v);
+    expect(fresh !== 'unchanged' && fresh !== null && readAttribute(fresh, 'a')).toBe(2);
+    expect(await b.revalidate(newKey(), v)).toBeNull();
+    await b.close();
+  });
+
   it('refuses with UNAVAILABLE when the token is wrong', async () => {
     const b = new NodeBackend({ nodes: [nodes[0]!.url], token: 'wrong-token-wrong-token' });
     await expect(b.load(newKey())).rejects.toMatchObject({ code: 'UNAVAILABLE' });

@@ -272,6 +272,10 @@ export class NodeBackend implements SessionBackend {
       },
       true,
     );
+    return this.#session(r);
+  }
+
+  #session(r: ClientResponse & { kind: 'ok' }): Session | null {
     if (!r.found || !r.session) return null;
     try {
       return withoutReserved(decodeSession(r.session));
@@ -287,6 +291,24 @@ export class NodeBackend implements SessionBackend {
       }
       throw err;
     }
+  }
+
+  async revalidate(
+    key: string,
+    known: Version,
+    options: Pick<LoadOptions, 'touchAt'> = {},
+  ): Promise<Session | null | 'unchanged'> {
+    const r = await this.#call(
+      {
+        op: 'get',
+        key,
+        known,
+        ...(options.touchAt !== undefined ? { touchAt: options.touchAt } : {}),
+      },
+      true,
+    );
+    if (r.unchanged) return 'unchanged';
+    return this.#session(r);
   }
 
   async create(session: Session, options: WriteOptions): Promise<Version> {
