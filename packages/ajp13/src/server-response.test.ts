@@ -208,6 +208,75 @@ describe('AjpServerResponse behaves as http.ServerResponse', () => {
   });
 });
 
+describe('a client that goes away mid-body', () => {
+  /** Listens for every request and response event, in order. */
+  function watch(req: Req, res: Res, rec: (l: string) => void) {
+    for (const e of ['aborted', 'end', 'close', 'error'])
+      req.on(e, () => rec(`req ${e} aborted=${req.aborted} complete=${req.complete}`));
+    for (const e of ['finish', 'close', 'error'])
+      res.on(e, () => rec(`res ${e} ended=${res.writableEnded} headersSent=${res.headersSent}`));
+    req.on('data', () => undefined);
+  }
+
+  async function events(kind: 'node' | 'ajp'): Promise<string[]> {
+    const records: string[] = [];
+    let closed!: () => void;
+    const resClosed = new Promise<void>((r) => (closed = r));
+    const listener = (req: Req, res: Res) => {
+      watch(req, res, (l) => records.push(l));
+      res.on('close', () => setTimeout(closed, 50));
+    };
+    let port: number;
+    let stop: () => Promise<void>;
+    let head: Buffer;
+    if (kind === 'node') {
+      const server = createServer(listener);
+      await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+      port = (server.address() as { port: number }).port;
+      stop = () => new Promise((ok) => server.close(() => ok()));
+      head = Buffer.from('POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1000\r\n\r\n0123456789');
+    } else {
+      const server = createAjpServer({ secret: 's' }, listener);
+      port = (await server.listen()).port;
+      stop = () => server.close();
+      head = Buffer.concat([
+        encodeForwardRequest({
+          method: 'POST',
+          protocol: 'HTTP/1.1',
+          uri: '/',
+          remoteAddr: '127.0.0.1',
+          remoteHost: null,
+          serverName: 'h',
+          serverPort: 80,
+          isSsl: false,
+          headers: [['Content-Length', '1000']],
+          attributes: { secret: 's' },
+        }),
+        Buffer.from([0x12, 0x34, 0x00, 0x0c, 0x00, 0x0a]),
+        Buffer.from('0123456789'),
+      ]);
+    }
+    try {
+      const c = connect(port, '127.0.0.1');
+      c.on('error', () => undefined);
+      await new Promise((r) => c.once('connect', r));
+      c.write(head);
+      await sleep(100);
+      c.resetAndDestroy();
+      await resClosed;
+      return records;
+    } finally {
+      await stop();
+    }
+  }
+
+  it('emits what node:http emits: req aborted, error (to a listener) and close; res close without finish', async () => {
+    const ajp = await events('ajp');
+    expect(ajp).toEqual(await events('node'));
+    expect(ajp).toContain('req aborted aborted=true complete=false');
+  });
+});
+
 describe('no listener, callback or client action ends the process', () => {
   async function ajpServer(listener: (req: AjpIncomingRequest, res: AjpServerResponse) => void) {
     const logged: string[] = [];

@@ -329,8 +329,10 @@ class AjpConnectionHandler {
     if (ex === null) return;
     ex.finished = true;
     this.current = null;
+    // as node:http when the connection goes: the response closes without an 'error' (first, so
+    // that its 'close' comes before the request's 'error' and 'close'), the request is aborted
+    ex.res.destroy();
     if (!ex.bodyEnded) ex.req.destroy(err);
-    ex.res.destroy(err);
   }
 
   private onEvent(e: RequestEvent): void {
@@ -572,8 +574,8 @@ class AjpConnectionHandler {
       }
       ex.finished = true;
       const err = new Error('AJP connection closed before the response ended');
+      ex.res.destroy();
       if (!ex.bodyEnded) ex.req.destroy(err);
-      ex.res.destroy(err);
     }
   }
 }
