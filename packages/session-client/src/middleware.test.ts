@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
 import express from 'express';
 import fc from 'fast-check';
 import type { Delta, Session, Version } from '@cohort/session-codec';
@@ -119,6 +120,26 @@ async function app(
     h.regenerate();
     h.set('user', 'ann');
     res.type('text').send(h.id);
+  });
+  a.get('/big', (req, res) => {
+    (req as unknown as CohortSessionRequest).session.big = true;
+    res.type('text');
+    Readable.from(
+      (function* () {
+        for (let i = 0; i < 256; i++) yield Buffer.alloc(8192, 97 + (i % 26));
+      })(),
+    ).pipe(res);
+  });
+  a.get('/late-change', (req, res) => {
+    const s = (req as unknown as CohortSessionRequest).session;
+    s.early = 1;
+    res.write('part\n');
+    try {
+      s.late = 2;
+      res.end('late accepted\n');
+    } catch (err) {
+      res.end(`late refused: ${(err as { code?: string }).code}\n`);
+    }
   });
   a.get('/stream', (req, res) => {
     (req as unknown as CohortSessionRequest).session.streamed = true;
@@ -269,6 +290,48 @@ describe('cohortSession(): response released after the acknowledgement', () => {
     expect(r.body).toBe('chunk0\nchunk1\nchunk2\nchunk3\nchunk4\nend\n');
     expect(r.setCookies).toHaveLength(1);
     expect(r.headersAt).toBeGreaterThanOrEqual(backend.acked[0]!);
+  });
+
+  it('holds a piped 2 MB body with backpressure (write() false, then drain) and delivers every byte', async () => {
+    const backend = new SlowBackend(new MemoryBackend(), 50);
+    const { server } = await app(backend, { route: 'a' });
+    const r = await get(`${server.url}/big`);
+    expect(r.status).toBe(200);
+    expect(r.body.length).toBe(256 * 8192);
+    for (let i = 0; i < 256; i += 37) {
+      expect(r.body[i * 8192]).toBe(String.fromCharCode(97 + (i % 26)));
+    }
+    expect(r.headersAt).toBeGreaterThanOrEqual(backend.acked[0]!);
+  });
+
+  it('a change after the first output is refused (INVALID_STATE): the delta was already sent', async () => {
+    const shared = new MemoryBackend();
+    const { server } = await app(shared, { route: 'a' });
+    const r = await get(`${server.url}/late-change`);
+    expect(r.body).toBe('part\nlate refused: INVALID_STATE\n');
+    const key = r.cookie!.split('=')[1]!.split('.')[0]!;
+    const stored = (await shared.load(key))!;
+    expect([...stored.attributes.keys()]).toEqual(['early']);
+  });
+
+  it('onStoreError answers instead of the default 503', async () => {
+    const backend = new MemoryBackend();
+    const { server } = await app(backend, {
+      route: 'a',
+      onStoreError: (err, _req, _res, send) =>
+        send(507, `custom ${(err as { code: string }).code}`),
+    });
+    await backend.close();
+    const r = await get(`${server.url}/count`);
+    expect([r.status, r.body]).toEqual([507, 'custom CLOSED']);
+  });
+
+  it('saveUninitialized: true stores a new session that set nothing, with its cookie', async () => {
+    const backend = new SlowBackend(new MemoryBackend());
+    const { server } = await app(backend, { route: 'a', saveUninitialized: true });
+    const r = await get(`${server.url}/read`);
+    expect(r.cookie).toMatch(/^cohort\.sid=[A-Za-z0-9_-]{22}\.a$/);
+    expect(backend.calls.create).toBe(1);
   });
 
   it('answers 503 when the store refuses the write, and never sends the handler’s answer', async () => {
