@@ -1,5 +1,6 @@
 import express from 'express';
 import session from 'express-session';
+import { createExtractor, generateSessionId } from '@cohort/session-id';
 import { readAttribute, type Delta, type Session, type Version } from '@cohort/session-codec';
 import { afterEach, describe, expect, it } from 'vitest';
 import type {
@@ -229,6 +230,22 @@ describe('CohortStore with express-session 1.19', () => {
     expect(all[sidOf(one.cookie!)]!.n).toBe(1);
     await call((cb) => store.clear(cb));
     expect(await call<number>((cb) => store.length(cb))).toBe(0);
+  });
+
+  it("with genid from @cohort/session-id, express-session's cookie carries the route cohort-proxy reads", async () => {
+    const backend = new Recording();
+    const { url } = await app(backend, { genid: () => generateSessionId({ route: 'app1' }) });
+    const r = await get(`${url}/count`);
+    const extract = createExtractor({
+      cookieNames: ['connect.sid'],
+      signed: { secrets: ['keyboard cat'] },
+    });
+    const found = extract('/', r.cookie!);
+    expect(found.found).toBe(true);
+    if (found.found) {
+      expect(found.route).toBe('app1');
+      expect(await backend.inner.load(found.id)).not.toBeNull(); // stored under the whole id
+    }
   });
 
   it('passes backend failures to express-session (500), never a partial answer', async () => {
