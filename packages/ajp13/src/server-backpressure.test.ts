@@ -76,6 +76,27 @@ async function peakUntilStalled(side: Socket, total: number): Promise<number> {
 const BOUND = 65_536 + 65_536; // maxQueuedReplyBytes plus one socket read of replies
 
 describe('replies to a peer that does not read are bounded', () => {
+  it('maxQueuedReplyBytes must be a whole number of bytes', () => {
+    for (const bad of [-1, 1.5, Number.NaN, Infinity])
+      expect(() =>
+        createAjpServer({ secret: 's', maxQueuedReplyBytes: bad }, (_q, r) => r.end()),
+      ).toThrow(expect.objectContaining({ code: 'INVALID_VALUE', field: 'maxQueuedReplyBytes' }));
+  });
+
+  it('with maxQueuedReplyBytes: 0 the server still answers every CPING of a reading peer', async () => {
+    const server = createAjpServer({ secret: 's', maxQueuedReplyBytes: 0 }, (_q, r) => r.end());
+    const { port } = await server.listen();
+    cleanups.push(() => server.close());
+    const s = connect(port, '127.0.0.1');
+    cleanups.push(() => void s.destroy());
+    let got = 0;
+    s.on('data', (d: Buffer) => (got += d.length));
+    const n = 200_000;
+    s.write(Buffer.alloc(n * 5).fill(CPING_PACKET));
+    for (let i = 0; i < 500 && got < n * 5; i++) await sleep(20);
+    expect(got).toBe(n * 5);
+  });
+
   it('17 MB of CPINGs whose CPONGs are not read: the server stops reading; every CPONG comes once the peer reads', async () => {
     const { get, raw } = await setup((_req, res) => res.end('ok'));
     const { s, serverSide } = await raw();

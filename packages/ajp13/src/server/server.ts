@@ -89,6 +89,12 @@ export function createAjpServer(
       expected: 'a non-empty secret, or secretRequired: false',
     });
   const packetSize = checkPacketSize(options.packetSize ?? DEFAULT_PACKET_SIZE);
+  const maxQueued = options.maxQueuedReplyBytes ?? 65_536;
+  if (!Number.isSafeInteger(maxQueued) || maxQueued < 0)
+    throw new AjpProtocolError('INVALID_VALUE', `maxQueuedReplyBytes ${maxQueued}`, {
+      field: 'maxQueuedReplyBytes',
+      expected: 'a whole number of bytes, 0 or more',
+    });
   const cfg = {
     packetSize,
     secret,
@@ -98,7 +104,7 @@ export function createAjpServer(
     requestTimeout: options.requestTimeout ?? 120_000,
     bodyTimeout: options.bodyTimeout ?? 30_000,
     strict: options.strict ?? true,
-    maxQueued: options.maxQueuedReplyBytes ?? 65_536,
+    maxQueued,
     log: options.logger ?? pino({ level: 'silent' }),
     listener,
   };
