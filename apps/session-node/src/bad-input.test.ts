@@ -1,7 +1,8 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { decodeResponse } from '@cohort/replication';
+import { decodeResponse, placementOf } from '@cohort/replication';
+import { createDelta, defaultValueCodec, encodeDelta } from '@cohort/session-codec';
 import type { SessionNode } from './node.js';
 import { RawClient, startCluster, TEST_TOKEN } from './test/cluster.js';
 
@@ -126,6 +127,54 @@ describe('bad input on the WebSocket endpoint', () => {
     const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
     ws.once('open', () => ws.send(Buffer.from('not a frame at all')));
     expect(await closed).toBe(1007);
+    await stillServes();
+  });
+});
+
+describe('backpressure', () => {
+  it('stops reading a client that does not read its answers, and serves the others', async () => {
+    const c = new RawClient(`${nodes[0]!.url}/v1/client`);
+    await c.hello;
+    // Stop reading answers at the socket level, then send many reads of a big session.
+    const key = 'BackpressureSession0001';
+    const owner = nodes.find(
+      (n) => n.id === placementOf(key, nodes.map((x) => x.id).sort(), 3)[0],
+    )!;
+    const w = new RawClient(`${owner.url}/v1/client`);
+    await w.hello;
+    const big = encodeDelta(
+      createDelta(key, { epoch: 0, seq: 0 }, [
+        { op: 'set', name: 'blob', value: defaultValueCodec.encode('x'.repeat(60_000), 'blob') },
+      ]),
+    );
+    expect(await w.call({ op: 'create', key, createdAt: Date.now(), delta: big })).toMatchObject({
+      kind: 'ok',
+    });
+    const slow = new RawClient(`${owner.url}/v1/client`);
+    await slow.hello;
+    (slow.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+    const gets = async (): Promise<number> =>
+      (await owner.metrics.requests.get()).values
+        .filter((v) => v.labels.op === 'get')
+        .reduce((n, v) => n + v.value, 0);
+    const before = await gets();
+    // 2000 reads in batches over 1 s (requests already read when the node pauses are still
+    // answered, so they must not all arrive in one chunk).
+    for (let b = 0; b < 40; b++) {
+      for (let i = 0; i < 50; i++) void slow.call({ op: 'get', key });
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+    // 2000 answers of 60 KB = 120 MB: the node stops reading once 8 MiB are unsent (plus what
+    // the kernel buffers on both sides), and keeps answering everyone else.
+    const answered = (await gets()) - before;
+    console.log(`slow reader: ${answered} of 2000 requests read and answered`);
+    expect(answered).toBeLessThan(1200);
+    const r = await w.call({ op: 'get', key });
+    expect(r).toMatchObject({ kind: 'ok', found: true });
+    slow.ws.terminate();
+    w.close();
+    c.close();
     await stillServes();
   });
 });

@@ -12,6 +12,9 @@ import {
 import type { NodeMetrics } from './metrics.js';
 import type { RequestHandler } from './requests.js';
 
+/** Answers queued unsent to one client (bytes) before the node stops reading its requests. */
+const UNSENT_LIMIT = 8 * 1024 * 1024;
+
 /** The WebSocket path of the client protocol. */
 export const CLIENT_PATH = '/v1/client';
 
@@ -44,14 +47,15 @@ export interface ClientConnectionOptions {
 
 /**
  * One client's WebSocket: decodes requests, runs them concurrently (pipelining), answers each
- * with its id, and stops reading while too many are in flight or too much is unsent
- * (backpressure). Bytes that are not a request close this connection with a reason; every
+ * with its id, and stops reading while too many are in flight or more than 8 MiB of answers
+ * are unsent (backpressure). Bytes that are not a request close this connection with a reason; every
  * other connection is untouched.
  */
 export class ClientConnection {
   readonly #o: ClientConnectionOptions;
   #inFlight = 0;
   #paused = false;
+  #slowReader = false;
   #closed = false;
 
   /** @param options - the socket, handler and limits */
@@ -143,9 +147,34 @@ export class ClientConnection {
     o.metrics.requests.inc({ op: req.op, code: res.kind === 'error' ? res.code : 'ok' });
     this.send(res);
     this.#inFlight--;
-    if (this.#paused && this.#inFlight <= o.maxInFlight / 2) {
+    if (o.ws.bufferedAmount > UNSENT_LIMIT && !this.#slowReader) {
+      // The client does not read its answers: stop reading its requests until they leave.
+      this.#slowReader = true;
+      if (!this.#paused) {
+        this.#paused = true;
+        o.ws.pause();
+      }
+      const check = setInterval(() => {
+        if (this.#closed || o.ws.bufferedAmount <= UNSENT_LIMIT / 2) {
+          clearInterval(check);
+          this.#slowReader = false;
+          this.#resumeIfIdle();
+        }
+      }, 10);
+      check.unref();
+    }
+    this.#resumeIfIdle();
+  }
+
+  #resumeIfIdle(): void {
+    const o = this.#o;
+    const busy = this.#inFlight > o.maxInFlight / 2 || this.#slowReader;
+    if (this.#paused && !busy) {
       this.#paused = false;
       o.ws.resume();
+    } else if (!this.#paused && busy && this.#inFlight >= o.maxInFlight) {
+      this.#paused = true;
+      o.ws.pause();
     }
   }
 }
