@@ -52,6 +52,8 @@ export interface NodeBackendOptions {
   readonly connectTimeoutMs?: number;
   /** Request ids remembered for retries by the caller (default 100 000). */
   readonly rememberRequests?: number;
+  /** CA certificates to trust for `wss://` nodes (default: the system's). */
+  readonly ca?: string | Buffer | readonly (string | Buffer)[];
 }
 
 /** Codes of the nodes that a retry at the (new) owner can get past. */
@@ -109,7 +111,7 @@ type Req = WithoutId<Extract<ClientRequest, { key: string }>>;
  * nodes, pipelined; requests over `maxInFlight` per connection wait (backpressure).
  */
 export class NodeBackend implements SessionBackend {
-  readonly #o: Required<Omit<NodeBackendOptions, 'token' | 'level'>> & NodeBackendOptions;
+  readonly #o: Required<Omit<NodeBackendOptions, 'token' | 'level' | 'ca'>> & NodeBackendOptions;
   readonly #clientId: string;
   readonly #conns = new Map<string, NodeConnection>();
   readonly #seqs = new Map<string, number>();
@@ -148,6 +150,7 @@ export class NodeBackend implements SessionBackend {
         clientId: this.#clientId,
         maxInFlight: this.#o.maxInFlight,
         connectTimeoutMs: this.#o.connectTimeoutMs,
+        ...(this.#o.ca !== undefined ? { ca: this.#o.ca } : {}),
         onMap: (m) => {
           if (m.nodes.length > 0) this.#map = m;
         },

@@ -21,6 +21,8 @@ export interface NodeConnectionOptions {
   /** Called with every map the node pushes or greets with. */
   readonly onMap: (map: PlacementMap) => void;
   readonly connectTimeoutMs: number;
+  /** CA certificates to trust for wss:// (default: the system's). */
+  readonly ca?: string | Buffer | readonly (string | Buffer)[];
 }
 
 interface Waiter {
@@ -54,6 +56,9 @@ export class NodeConnection {
       headers,
       perMessageDeflate: false,
       handshakeTimeout: options.connectTimeoutMs,
+      ...(options.ca !== undefined
+        ? { ca: options.ca as string | Buffer | (string | Buffer)[] }
+        : {}),
     });
     this.hello = new Promise((resolve) => {
       this.#ws.on('unexpected-response', (_req, res) => {
