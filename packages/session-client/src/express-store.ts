@@ -9,9 +9,9 @@ import {
   type Session,
   type ValueCodec,
 } from '@cohort/session-codec';
-import { randomBytes } from 'node:crypto';
 import type { AckLevel, SessionBackend } from './backend.js';
 import { SessionBackendError, isBackendError } from './errors.js';
+import { requestIdGenerator } from './request-id.js';
 
 /** Options of {@link CohortStore}. */
 export interface CohortStoreOptions {
@@ -62,6 +62,7 @@ export class CohortStore extends session.Store {
   readonly #maxBases: number;
   readonly #bases = new Map<string, Session>();
   #tags = 0;
+  readonly #nextRequestId = requestIdGenerator();
 
   /** @param options - backend, codec, clock, touch window */
   constructor(options: CohortStoreOptions) {
@@ -137,7 +138,7 @@ export class CohortStore extends session.Store {
       );
     }
     const now = this.#now();
-    const requestId = randomBytes(12).toString('base64url');
+    const requestId = this.#nextRequestId();
     let base = this.#baseOf(sid, data);
     if (base === undefined) {
       const { session: fresh } = fromExpressSession(sid, data, {

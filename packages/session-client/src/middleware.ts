@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   applyDelta,
@@ -29,6 +28,7 @@ import {
 } from './cookie.js';
 import { SessionBackendError, isBackendError } from './errors.js';
 import { holdResponse } from './response-hold.js';
+import { requestIdGenerator } from './request-id.js';
 import { SessionCache, type CacheEntry } from './session-cache.js';
 import { SessionHandle } from './session-handle.js';
 import { TouchBatcher } from './touch-batcher.js';
@@ -200,6 +200,7 @@ export function cohortSession(options: CohortSessionOptions): CohortSessionMiddl
   const level = options.level;
   const validate = (options.cacheValidation ?? 'version') === 'version';
   const cache = new SessionCache(options.cacheSize ?? 10_000);
+  const nextRequestId = requestIdGenerator();
   const dialect = tomcatDialect();
   const extract: Extractor = createExtractor({
     cookieNames: [cookie.name],
@@ -349,7 +350,7 @@ export function cohortSession(options: CohortSessionOptions): CohortSessionMiddl
         cache.delete(stored.key);
         touches.drop(stored.key);
         stats.creates++;
-        const requestId = randomBytes(12).toString('base64url');
+        const requestId = nextRequestId();
         return Promise.all([
           backend.create(fresh, { requestId, level }).then((version) => {
             cache.set(fresh.key, {
@@ -366,15 +367,13 @@ export function cohortSession(options: CohortSessionOptions): CohortSessionMiddl
         const state = delta === null ? stored : applyDelta(stored, delta, {})!;
         setCookie();
         stats.creates++;
-        return backend
-          .create(state, { requestId: randomBytes(12).toString('base64url'), level })
-          .then((version) => {
-            cache.set(state.key, {
-              session: { ...state, version },
-              lastAccess: t2,
-              storedAccess: t2,
-            });
+        return backend.create(state, { requestId: nextRequestId(), level }).then((version) => {
+          cache.set(state.key, {
+            session: { ...state, version },
+            lastAccess: t2,
+            storedAccess: t2,
           });
+        });
       }
       if (repin || rolling) setCookie();
       const e = cache.peek(stored.key);
@@ -388,33 +387,31 @@ export function cohortSession(options: CohortSessionOptions): CohortSessionMiddl
         ? createDelta(delta.key, delta.base, [...delta.ops, { op: 'touch', at: t2 }])
         : delta;
       stats.applies++;
-      return backend
-        .apply(stored.key, sent, { requestId: randomBytes(12).toString('base64url'), level })
-        .then(
-          (version) => {
-            const cur = cache.peek(stored.key);
-            if (
-              cur !== undefined &&
-              cur.session === stored &&
-              version.epoch === stored.version.epoch &&
-              version.seq === stored.version.seq + 1
-            ) {
-              cur.session = applyDelta(stored, sent, { version })!;
-              if (touchDue) cur.storedAccess = t2;
-            } else {
-              // Another request wrote in between (here or on another instance): our copy is
-              // stale; the next request reads the store.
-              if (cur !== undefined) stats.concurrentWrites++;
-              cache.delete(stored.key);
-            }
-          },
-          (err: unknown) => {
+      return backend.apply(stored.key, sent, { requestId: nextRequestId(), level }).then(
+        (version) => {
+          const cur = cache.peek(stored.key);
+          if (
+            cur !== undefined &&
+            cur.session === stored &&
+            version.epoch === stored.version.epoch &&
+            version.seq === stored.version.seq + 1
+          ) {
+            cur.session = applyDelta(stored, sent, { version })!;
+            if (touchDue) cur.storedAccess = t2;
+          } else {
+            // Another request wrote in between (here or on another instance): our copy is
+            // stale; the next request reads the store.
+            if (cur !== undefined) stats.concurrentWrites++;
             cache.delete(stored.key);
-            // Destroyed meanwhile (logout in another tab, expiry): nothing to keep.
-            if (isBackendError(err, 'NOT_FOUND')) return;
-            throw err;
-          },
-        );
+          }
+        },
+        (err: unknown) => {
+          cache.delete(stored.key);
+          // Destroyed meanwhile (logout in another tab, expiry): nothing to keep.
+          if (isBackendError(err, 'NOT_FOUND')) return;
+          throw err;
+        },
+      );
     };
 
     holdResponse(res, {
