@@ -90,3 +90,15 @@ export { parseRequestHead, type HeadLimits, type RequestHead } from './front/req
 export { FrontServer, type FrontHandlers, type FrontServerOptions } from './front/server.js';
 export type { FrontRequest, BodySink } from './front/request.js';
 export { FrontResponse, InvalidResponseHeaderError } from './front/response.js';
+export { ManagementError, type ManagementErrorCode } from './management-error.js';
+export {
+  applyOverrides,
+  noOverrides,
+  parseStateChange,
+  type AddedMember,
+  type MemberOverride,
+  type Overrides,
+  type StateChange,
+} from './overrides.js';
+export type { BalancerStatus, MemberStatus, ProxyStatus } from './status.js';
+export { CohortProxy, type ProxyEvents, type ProxyOptions, type ProxyStats } from './proxy.js';

@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { STATUS_CODES } from 'node:http';
 import type { AddressInfo, Server, Socket } from 'node:net';
 
@@ -21,7 +22,17 @@ import type { MemberNotice, MemberTransport } from './members/transport.js';
 
 /** Least time between two log lines of the same member's warning. */
 const WARNING_INTERVAL_MS = 60_000;
+import { ManagementError } from './management-error.js';
+import {
+  applyOverrides,
+  noOverrides,
+  parseStateChange,
+  resolveAddedMember,
+  type AddedMember,
+  type Overrides,
+} from './overrides.js';
 import { createRequestIds } from './request-id.js';
+import { buildStatus, type ProxyStatus } from './status.js';
 import { buildRuntime, type BalancerRuntime, type MemberRuntime, type Runtime } from './runtime.js';
 
 /** Options of {@link CohortProxy}. */
@@ -32,6 +43,16 @@ export interface ProxyOptions {
   readonly now?: () => number;
   /** Randomness for p2c (default `Math.random`). */
   readonly random?: () => number;
+  /** Management changes to start with (read from the state file). */
+  readonly overrides?: Overrides;
+}
+
+/** What {@link CohortProxy.events} emits. */
+export interface ProxyEvents {
+  /** A management change (state, weight, member added or removed) or a reload. */
+  change: [what: { readonly kind: string; readonly balancer?: string; readonly route?: string }];
+  /** A member's health changed: ejected, down, up. */
+  health: [what: { readonly balancer: string; readonly route: string; readonly event: string }];
 }
 
 /** Counters of a running proxy. */
@@ -64,7 +85,13 @@ export class CohortProxy {
     failovers: 0,
     upgrades: 0,
   };
+  /** `change` and `health` events, for the live status page and the state file. */
+  readonly events = new EventEmitter<ProxyEvents>();
   private runtime: Runtime;
+  /** The configuration as loaded (the file), before the management overrides. */
+  private base: ResolvedConfig;
+  private overrides: Overrides;
+  private readonly startedAt: number;
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly nextId = createRequestIds();
@@ -82,7 +109,10 @@ export class CohortProxy {
     this.log = options.logger ?? createLogger(config.log.level);
     this.now = options.now ?? (() => performance.now());
     this.random = options.random ?? Math.random;
-    this.runtime = buildRuntime(config).runtime;
+    this.startedAt = this.now();
+    this.base = config;
+    this.overrides = options.overrides ?? noOverrides();
+    this.runtime = buildRuntime(this.effectiveConfig()).runtime;
     const l = config.limits;
     const t = config.timeouts;
     this.front = new FrontServer(
@@ -123,14 +153,156 @@ export class CohortProxy {
    * limits and front-end timeouts stay as they were at start (a restart changes them).
    */
   reload(config: ResolvedConfig): void {
-    const { runtime, retired } = buildRuntime(config, this.runtime);
-    this.runtime = runtime;
+    this.base = config;
+    const retired = this.rebuild();
     this.log.level = config.log.level;
-    this.retire(retired);
     this.log.info(
-      { balancers: runtime.balancers.map((b) => b.name), retired: retired.length },
+      { balancers: this.runtime.balancers.map((b) => b.name), retired: retired.length },
       'configuration reloaded',
     );
+    this.events.emit('change', { kind: 'reload' });
+  }
+
+  /** The file's configuration with the management overrides applied. */
+  private effectiveConfig(): ResolvedConfig {
+    try {
+      return applyOverrides(this.base, this.overrides);
+    } catch (e) {
+      // An added member the new file's rules refuse: keep the file's configuration.
+      this.log.warn({ err: (e as Error).message }, 'management overrides not applied');
+      return this.base;
+    }
+  }
+
+  /** Rebuilds the runtime (members keep their state); returns the transports retired. */
+  private rebuild(): MemberTransport[] {
+    const { runtime, retired } = buildRuntime(this.effectiveConfig(), this.runtime);
+    this.runtime = runtime;
+    this.retire(retired);
+    return retired;
+  }
+
+  /** A snapshot of every balancer and member (the status page, the API and the metrics read it). */
+  status(): ProxyStatus {
+    return buildStatus(this.runtime, this.stats, this.now(), this.startedAt, (b, route) => {
+      const added = this.overrides.added[b]?.find((m) => m.route === route);
+      return added === undefined ? 'config' : (added.source ?? 'api');
+    });
+  }
+
+  /** The management changes in force (what a state file keeps), as plain JSON. */
+  get managementOverrides(): Overrides {
+    return structuredClone(this.overrides);
+  }
+
+  private memberOf(balancer: string, route: string): MemberRuntime {
+    const b = this.runtime.balancers.find((x) => x.name === balancer);
+    if (b === undefined)
+      throw new ManagementError('UNKNOWN_BALANCER', `no balancer named "${balancer}"`);
+    const m = b.members.find((x) => x.config.route === route);
+    if (m === undefined)
+      throw new ManagementError(
+        'UNKNOWN_MEMBER',
+        `balancer "${balancer}" has no member "${route}"`,
+      );
+    return m;
+  }
+
+  /**
+   * Sets a member's state and/or weight at run time (balancer-manager, jk_status, HAProxy
+   * `set server`). `state` takes cohort's names, httpd flags (`D S N H R`, `E`/`-E` to put in
+   * or take out of error, `I`/`-I` to ignore errors), mod_jk activations (`A D S`) and HAProxy's
+   * `ready drain maint`. Kept across reloads; persisted by the state file.
+   * @throws ManagementError naming what was wrong.
+   */
+  setMember(balancer: string, route: string, change: { state?: string; weight?: number }): void {
+    const m = this.memberOf(balancer, route);
+    const parsed = change.state === undefined ? undefined : parseStateChange(change.state);
+    if (change.state !== undefined && parsed === undefined)
+      throw new ManagementError('INVALID_STATE', `unknown state "${change.state}"`);
+    const w = change.weight;
+    if (w !== undefined && (typeof w !== 'number' || !(w > 0 && w <= 1000)))
+      throw new ManagementError('INVALID_WEIGHT', 'weight must be a number above 0, at most 1000');
+    const st = m.state;
+    if (parsed?.kind === 'error')
+      st.errorUntil = this.now() + this.config.balancers.find((b) => b.name === balancer)!.retry;
+    else if (parsed?.kind === 'clear-error') {
+      st.errorUntil = 0;
+      st.consecutiveFailures = 0;
+    } else if (parsed?.kind === 'ignore-errors') st.ignoreErrors = parsed.on;
+    if (parsed?.kind === 'state' || w !== undefined) {
+      const per = (this.overrides.members[balancer] ??= {});
+      const o = (per[route] ??= {});
+      if (parsed?.kind === 'state') o.state = parsed.state;
+      if (w !== undefined) o.weight = w;
+      this.rebuild();
+    }
+    this.log.info(
+      { balancer, member: route, ...change },
+      'member changed through the management API',
+    );
+    this.events.emit('change', { kind: 'member', balancer, route });
+  }
+
+  /**
+   * Adds a member to a balancer at run time (the member keys of the configuration file,
+   * `route` required and unique in the balancer).
+   * @throws ManagementError when the balancer is unknown, the route taken or the member invalid.
+   */
+  addMember(balancer: string, member: AddedMember): void {
+    const b = this.runtime.balancers.find((x) => x.name === balancer);
+    if (b === undefined)
+      throw new ManagementError('UNKNOWN_BALANCER', `no balancer named "${balancer}"`);
+    if (typeof member?.route !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(member.route))
+      throw new ManagementError(
+        'INVALID_MEMBER',
+        'route: expected letters, digits, "-", "_" or "."',
+      );
+    if (b.members.some((m) => m.config.route === member.route))
+      throw new ManagementError(
+        'DUPLICATE_ROUTE',
+        `balancer "${balancer}" already has "${member.route}"`,
+      );
+    try {
+      resolveAddedMember(member);
+    } catch (e) {
+      const issues = (e as { issues?: { path: PropertyKey[]; message: string }[] }).issues;
+      throw new ManagementError(
+        'INVALID_MEMBER',
+        issues?.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') ?? (e as Error).message,
+      );
+    }
+    const list = (this.overrides.added[balancer] ??= []);
+    list.push({ source: 'api', ...member });
+    const removed = this.overrides.removed[balancer];
+    if (removed !== undefined)
+      this.overrides.removed[balancer] = removed.filter((r) => r !== member.route);
+    this.rebuild();
+    this.log.info({ balancer, member: member.route, url: member.url }, 'member added');
+    this.events.emit('change', { kind: 'added', balancer, route: member.route });
+  }
+
+  /**
+   * Removes a member from a balancer at run time; its requests in flight finish, its pool
+   * closes once idle.
+   * @throws ManagementError for unknown names, or when it is the balancer's last member.
+   */
+  removeMember(balancer: string, route: string): void {
+    this.memberOf(balancer, route);
+    const b = this.runtime.balancers.find((x) => x.name === balancer)!;
+    if (b.members.length === 1)
+      throw new ManagementError('LAST_MEMBER', `"${route}" is the last member of "${balancer}"`);
+    const added = this.overrides.added[balancer];
+    if (added?.some((m) => m.route === route))
+      this.overrides.added[balancer] = added.filter((m) => m.route !== route);
+    if (
+      this.base.balancers.find((x) => x.name === balancer)?.members.some((m) => m.route === route)
+    )
+      (this.overrides.removed[balancer] ??= []).push(route);
+    delete this.overrides.members[balancer]?.[route];
+    this.rebuild();
+    this.log.info({ balancer, member: route }, 'member removed');
+    this.events.emit('change', { kind: 'removed', balancer, route });
   }
 
   private retire(transports: MemberTransport[]): void {
@@ -237,6 +409,7 @@ export class CohortProxy {
   /** A member's health changed: logged, and told to status listeners. */
   private onHealthEvent = (b: BalancerRuntime, m: MemberRuntime, event: HealthEvent): void => {
     if (event === undefined) return;
+    this.events.emit('health', { balancer: b.name, route: m.config.route, event });
     const st = m.state;
     this.log.warn(
       {

@@ -47,6 +47,30 @@ function memberKey(m: ResolvedMember): string {
   return `${m.url.origin}|${m.secret ?? ''}|${m.maxConnections}`;
 }
 
+function stateKey(balancer: string, m: ResolvedMember): string {
+  return `${balancer}|${m.route}|${m.url.origin}`;
+}
+
+/**
+ * The balancing state of a member that was already running (same balancer, route and URL) is
+ * kept across a reload or a management change — its counters, health, error period and
+ * requests in flight — with the configured fields (position, state, weight, redirect, domain)
+ * taken from the new configuration. Other members start fresh.
+ */
+function carriedState(old: MemberState | undefined, index: number, m: ResolvedMember): MemberState {
+  if (old === undefined) return memberState(index, m);
+  const weight = m.weight ?? 1;
+  if (old.configuredWeight !== weight) {
+    old.weight = old.weight === old.configuredWeight ? weight : Math.min(old.weight, weight);
+    old.configuredWeight = weight;
+  }
+  old.index = index;
+  old.state = m.state ?? 'active';
+  old.redirect = m.redirect;
+  old.domain = m.domain;
+  return old;
+}
+
 function transportFor(m: ResolvedMember, config: ResolvedConfig): MemberTransport {
   if (m.url.protocol === 'ajp') {
     return createAjpMember({
@@ -81,10 +105,12 @@ export function buildRuntime(
   previous?: Runtime,
 ): { runtime: Runtime; retired: MemberTransport[] } {
   const reuse = new Map<string, MemberTransport[]>();
+  const kept = new Map<string, MemberState>();
   for (const b of previous?.balancers ?? []) {
     for (const m of b.members) {
       const k = memberKey(m.config);
       reuse.set(k, [...(reuse.get(k) ?? []), m.transport]);
+      kept.set(stateKey(b.name, m.config), m.state);
     }
   }
   const balancers = config.balancers.map((b): BalancerRuntime => {
@@ -92,7 +118,7 @@ export function buildRuntime(
       const pooled = reuse.get(memberKey(m))?.shift();
       return {
         config: m,
-        state: memberState(i, m),
+        state: carriedState(kept.get(stateKey(b.name, m)), i, m),
         transport: pooled ?? transportFor(m, config),
         hostPort: m.url.origin.replace(/^[a-z]+:\/\//, ''),
       };

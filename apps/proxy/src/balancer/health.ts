@@ -78,6 +78,7 @@ export function recordFailure(
   p: OutlierPolicy,
 ): HealthEvent {
   m.lastError = { message, phase, at: now };
+  if (m.ignoreErrors) return undefined;
   let mark = marksMemberInError(phase);
   if (!mark && countsAsFailedAnswer(phase)) mark = ++m.consecutiveFailures >= p.consecutiveFailures;
   if (!mark || m.errorUntil > now) return undefined;
@@ -102,7 +103,8 @@ export function recordAnswer(
     if (m.errorUntil <= now) m.ejections = 0;
     return undefined;
   }
-  if (++m.consecutiveFailures < p.consecutiveFailures || m.errorUntil > now) return undefined;
+  if (++m.consecutiveFailures < p.consecutiveFailures || m.errorUntil > now || m.ignoreErrors)
+    return undefined;
   if (!mayEject(m, peers, p, now)) return undefined;
   m.lastError = {
     message: `${p.consecutiveFailures} answers in a row were ${status}`,

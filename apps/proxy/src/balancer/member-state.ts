@@ -7,7 +7,7 @@ import type { MemberStateName } from '../config/schema.js';
  */
 export interface MemberState {
   /** Position in the balancer's member list. */
-  readonly index: number;
+  index: number;
   /** The route: Tomcat `jvmRoute`, mod_jk worker name. */
   readonly route: string;
   /** Relative weight the methods use now: `configuredWeight`, ramped during a slow start. */
@@ -17,9 +17,11 @@ export interface MemberState {
   /** Administrative state. */
   state: MemberStateName;
   /** Route of the member that takes this one's sessions when it is unusable. */
-  readonly redirect: string | undefined;
+  redirect: string | undefined;
   /** Replication group (Tomcat cluster partners): failover prefers the same domain. */
-  readonly domain: string | undefined;
+  domain: string | undefined;
+  /** Passive detection never ejects it (httpd's `I` flag). */
+  ignoreErrors: boolean;
   /** In error (passive detection) until this time, in ms on the caller's clock; 0 = healthy. */
   errorUntil: number;
   /** Requests in flight now. */
@@ -89,6 +91,7 @@ export function memberState(
     traffic: 0,
     requests: 0,
     consecutiveFailures: 0,
+    ignoreErrors: false,
     warning: undefined,
     warnedAt: -Infinity,
     errors: 0,
