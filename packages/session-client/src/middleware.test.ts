@@ -314,6 +314,26 @@ describe('cohortSession(): response released after the acknowledgement', () => {
     expect([...stored.attributes.keys()]).toEqual(['early']);
   });
 
+  it('retries a write that timed out once, with the same request id: applied once, response released', async () => {
+    const inner = new MemoryBackend();
+    class LostAck extends SlowBackend {
+      lost = 0;
+      override async apply(key: string, d: Delta, o: ApplyOptions): Promise<Version> {
+        const v = await super.apply(key, d, o);
+        if (this.lost++ === 0) throw new SessionBackendError('TIMEOUT', 'the ack was lost');
+        return v;
+      }
+    }
+    const backend = new LostAck(inner);
+    const { server } = await app(backend, { route: 'a' });
+    const first = await get(`${server.url}/count`);
+    const second = await get(`${server.url}/count`, cookieOf(first));
+    expect([second.status, second.body]).toEqual([200, 'n=2 route=a']);
+    expect(backend.calls.apply).toBe(2);
+    const key = first.cookie!.split('=')[1]!.split('.')[0]!;
+    expect((await inner.load(key))!.version.seq).toBe(2); // created at 1, one apply
+  });
+
   it('onStoreError answers instead of the default 503', async () => {
     const backend = new MemoryBackend();
     const { server } = await app(backend, {

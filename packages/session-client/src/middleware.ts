@@ -162,6 +162,19 @@ export function sessionOf(req: IncomingMessage): SessionHandle {
 const ROUTE = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /**
+ * Runs a write; after a TIMEOUT (it may or may not have happened) runs it once more with the same
+ * request id, which the backend applies at most once.
+ */
+async function once<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    if (!isBackendError(err, 'TIMEOUT')) throw err;
+    return write();
+  }
+}
+
+/**
  * The session middleware: route-encoded ids, a cache of the sessions this instance owns,
  * per-attribute deltas, and responses released only after the store acknowledged the request's
  * changes. See the package README for the request flow.
@@ -352,7 +365,7 @@ export function cohortSession(options: CohortSessionOptions): CohortSessionMiddl
         stats.creates++;
         const requestId = nextRequestId();
         return Promise.all([
-          backend.create(fresh, { requestId, level }).then((version) => {
+          once(() => backend.create(fresh, { requestId, level })).then((version) => {
             cache.set(fresh.key, {
               session: { ...fresh, version },
               lastAccess: t2,
@@ -367,7 +380,8 @@ export function cohortSession(options: CohortSessionOptions): CohortSessionMiddl
         const state = delta === null ? stored : applyDelta(stored, delta, {})!;
         setCookie();
         stats.creates++;
-        return backend.create(state, { requestId: nextRequestId(), level }).then((version) => {
+        const createId = nextRequestId();
+        return once(() => backend.create(state, { requestId: createId, level })).then((version) => {
           cache.set(state.key, {
             session: { ...state, version },
             lastAccess: t2,
@@ -387,7 +401,8 @@ export function cohortSession(options: CohortSessionOptions): CohortSessionMiddl
         ? createDelta(delta.key, delta.base, [...delta.ops, { op: 'touch', at: t2 }])
         : delta;
       stats.applies++;
-      return backend.apply(stored.key, sent, { requestId: nextRequestId(), level }).then(
+      const applyId = nextRequestId();
+      return once(() => backend.apply(stored.key, sent, { requestId: applyId, level })).then(
         (version) => {
           const cur = cache.peek(stored.key);
           if (

@@ -103,6 +103,28 @@ describe.skipIf(need.skip)('RedisBackend on redis-server', () => {
     }
   });
 
+  it('a server that does not answer in commandTimeoutMs gives TIMEOUT', async () => {
+    const b = await RedisBackend.connect(
+      { url: redis.url },
+      { prefix: prefix(), commandTimeoutMs: 200 },
+    );
+    const { createClient } = await import('redis');
+    const admin = createClient({ url: redis.url });
+    await admin.connect();
+    try {
+      await admin.sendCommand(['CLIENT', 'PAUSE', '1500', 'ALL']);
+      const t0 = Date.now();
+      const err = await b.load(newKey()).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(SessionBackendError);
+      expect((err as SessionBackendError).code).toBe('TIMEOUT');
+      expect(Date.now() - t0).toBeLessThan(1200);
+    } finally {
+      await new Promise((r) => setTimeout(r, 1500));
+      await admin.close();
+      await b.close();
+    }
+  });
+
   it('connect to a closed port is UNAVAILABLE', async () => {
     const err = await RedisBackend.connect({
       url: 'redis://127.0.0.1:1',

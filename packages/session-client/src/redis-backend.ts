@@ -76,17 +76,41 @@ interface Runner {
   nodes(): Promise<((args: Arg[]) => Promise<unknown>)[]>;
 }
 
+class CommandTimeout extends Error {}
+
+/**
+ * Rejects with {@link CommandTimeout} when `p` takes longer than `ms` (node-redis's own
+ * `timeout` covers only the time a command waits to be written, not the wait for its reply).
+ * The reply, if it comes later, is read and dropped by node-redis in order.
+ */
+function within<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new CommandTimeout()), ms);
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
+}
+
 function runnerOf(client: AnyRedis, timeout: number): Runner {
   const options = { typeMapping: BUFFERS, timeout };
   if ('masters' in client) {
     const cluster = client as RedisClusterLike;
     return {
-      run: (key, readonly, args) => cluster.sendCommand(key, readonly, args, options),
+      run: (key, readonly, args) =>
+        within(cluster.sendCommand(key, readonly, args, options), timeout),
       nodes: async () => {
         const out: ((args: Arg[]) => Promise<unknown>)[] = [];
         for (const m of cluster.masters) {
           const c = await cluster.nodeClient(m as never);
-          out.push((args) => c.sendCommand(args, options));
+          out.push((args) => within(c.sendCommand(args, options), timeout));
         }
         return out;
       },
@@ -94,8 +118,8 @@ function runnerOf(client: AnyRedis, timeout: number): Runner {
   }
   const c = client as RedisClientLike;
   return {
-    run: (_key, _ro, args) => c.sendCommand(args, options),
-    nodes: async () => [(args) => c.sendCommand(args, options)],
+    run: (_key, _ro, args) => within(c.sendCommand(args, options), timeout),
+    nodes: async () => [(args) => within(c.sendCommand(args, options), timeout)],
   };
 }
 
@@ -104,6 +128,7 @@ function backendError(err: unknown, what: string): SessionBackendError {
   if (err instanceof SessionBackendError) return err;
   const name = err instanceof Error ? err.constructor.name : '';
   if (
+    err instanceof CommandTimeout ||
     name === 'TimeoutError' ||
     name === 'SocketTimeoutError' ||
     name === 'CommandTimeoutDuringMaintenanceError'
