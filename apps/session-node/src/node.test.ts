@@ -8,7 +8,7 @@ import {
 import { encodeDelta } from '@cohort/session-codec';
 import { placementOf } from '@cohort/replication';
 import type { SessionNode } from './node.js';
-import { RawClient, startCluster } from './test/cluster.js';
+import { RawClient, startCluster, waitFor } from './test/cluster.js';
 
 const set = (key: string, name: string, value: unknown) =>
   encodeDelta(
@@ -138,6 +138,37 @@ describe('SIGTERM hand-off', () => {
       expect(handOffMs).toBeLessThan(3000);
     } finally {
       await Promise.all(extra.map((n) => n.close()));
+    }
+  });
+});
+
+describe('dedupe across a failover', () => {
+  it('a write retried at the new owner after the old one died is not applied again', async () => {
+    const four = await startCluster(4);
+    try {
+      const ids = four[0]!.map.nodes.map((n) => n.id);
+      const key = 'FailoverDedupeSession01';
+      const owner = four.find((n) => n.id === placementOf(key, ids, 3)[0])!;
+      const c = new RawClient(`${owner.url}/v1/client`, undefined, 'retrying-client');
+      await c.call({ op: 'create', key, createdAt: Date.now(), ack: 'all' });
+      const first = await c.call({ op: 'apply', key, delta: set(key, 'x', 1), seq: 7, ack: 'all' });
+      expect(first).toMatchObject({ kind: 'ok' });
+      c.close();
+      await owner.close(); // dies without a hand-off; the answer could have been lost
+      const rest = four.filter((n) => n !== owner);
+      const restIds = rest.map((n) => n.id);
+      await waitFor(() => rest.every((n) => n.map.nodes.length === 3), 15_000, 'view without it');
+      const next = rest.find((n) => n.id === placementOf(key, restIds, 3)[0])!;
+      const c2 = new RawClient(`${next.url}/v1/client`, undefined, 'retrying-client');
+      let retried = await c2.call({ op: 'apply', key, delta: set(key, 'x', 1), seq: 7 });
+      for (let i = 0; i < 50 && retried.kind === 'error'; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        retried = await c2.call({ op: 'apply', key, delta: set(key, 'x', 1), seq: 7 });
+      }
+      expect(retried).toMatchObject({ kind: 'ok', deduped: true });
+      c2.close();
+    } finally {
+      await Promise.all(four.map((n) => n.close()));
     }
   });
 });
