@@ -118,6 +118,8 @@ describe('SIGTERM hand-off', () => {
         ).toMatchObject({ kind: 'ok' });
       }
       c.close();
+      const watcher = new RawClient(`${extra[0]!.url}/v1/client`);
+      expect(await watcher.call({ op: 'subscribe' })).toMatchObject({ kind: 'ok' });
       const started = Date.now();
       await leaving.shutdown();
       const handOffMs = Date.now() - started;
@@ -125,6 +127,12 @@ describe('SIGTERM hand-off', () => {
       const restIds = rest.map((n) => n.id);
       for (const n of rest)
         expect(n.map.nodes.map((x) => x.id).sort()).toEqual([...restIds].sort());
+      // The subscribed client was pushed the map without the leaving node.
+      const last = watcher.pushed.at(-1);
+      expect(last?.kind === 'map' && last.map.nodes.map((x) => x.id).sort()).toEqual(
+        [...restIds].sort(),
+      );
+      watcher.close();
       for (const key of keys) {
         const owner = rest.find((n) => n.id === placementOf(key, restIds, 3)[0])!;
         const oc = new RawClient(`${owner.url}/v1/client`);
