@@ -17,6 +17,7 @@ import { FrontServer } from './front/server.js';
 import { readBodyStart, readSmallBody } from './http/body.js';
 import { sendError, sendRawError } from './http/errors.js';
 import { requestHeaders } from './http/headers.js';
+import { HealthChecker } from './health/checker.js';
 import { createLogger, safePath } from './log.js';
 import type { MemberNotice, MemberTransport } from './members/transport.js';
 
@@ -92,6 +93,9 @@ export class CohortProxy {
   private base: ResolvedConfig;
   private overrides: Overrides;
   private readonly startedAt: number;
+  /** Active health checks, started by `listen`. */
+  private readonly checker: HealthChecker;
+  private checking = false;
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly nextId = createRequestIds();
@@ -113,6 +117,9 @@ export class CohortProxy {
     this.base = config;
     this.overrides = options.overrides ?? noOverrides();
     this.runtime = buildRuntime(this.effectiveConfig()).runtime;
+    this.checker = new HealthChecker(this.now, this.random, (b, m, e) =>
+      this.onHealthEvent(b, m, e),
+    );
     const l = config.limits;
     const t = config.timeouts;
     this.front = new FrontServer(
@@ -144,6 +151,8 @@ export class CohortProxy {
 
   /** Starts listening on the configured address (or `port` / `host` given here). */
   listen(port = this.config.listen.port, host = this.config.listen.host): Promise<AddressInfo> {
+    this.checking = true;
+    this.checker.update(this.runtime);
     return this.front.listen(port, host);
   }
 
@@ -178,6 +187,7 @@ export class CohortProxy {
   private rebuild(): MemberTransport[] {
     const { runtime, retired } = buildRuntime(this.effectiveConfig(), this.runtime);
     this.runtime = runtime;
+    if (this.checking) this.checker.update(runtime);
     this.retire(retired);
     return retired;
   }
@@ -320,6 +330,7 @@ export class CohortProxy {
   async close(drainMs = this.config.timeouts.drain): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    this.checker.close();
     const closed = this.front.close();
     const drained =
       this.stats.inflight === 0
@@ -417,7 +428,7 @@ export class CohortProxy {
         member: m.config.route,
         event,
         until: event === 'ejected' ? Math.round(st.errorUntil - this.now()) : undefined,
-        reason: st.lastError?.message,
+        reason: event === 'up' ? undefined : st.lastError?.message,
       },
       event === 'ejected' ? 'member ejected' : `member ${event}`,
     );
