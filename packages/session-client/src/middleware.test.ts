@@ -471,15 +471,32 @@ describe('cohortSession(): destroy, regenerate, expiry, touches', () => {
     expect(after.body).toBe('n=2 route=a');
   });
 
-  it('expires a cached session by its exact idle time on this instance', async () => {
+  it('expires a session once the store has seen no access for its timeout + the touch slack', async () => {
     let t = 1_700_000_000_000;
     const shared = new MemoryBackend({ now: () => t });
+    // timeout 60 s: touch interval 15 s, batch 1 s, so a stored access lags by at most 16 s
     const { server } = await app(shared, { route: 'a', maxInactiveSeconds: 60, now: () => t });
     const first = await get(`${server.url}/count`);
     t += 59_000;
     expect((await get(`${server.url}/count`, cookieOf(first))).body).toBe('n=2 route=a');
-    t += 61_000;
+    t += 61_000; // idle 61 s here; the store's access is 61 s old, within 60 + 16
+    expect((await get(`${server.url}/count`, cookieOf(first))).body).toBe('n=3 route=a');
+    t += 77_000; // 77 s without any access anywhere
     expect((await get(`${server.url}/count`, cookieOf(first))).body).toBe('n=1 route=a');
+  });
+
+  it('a stale cookie back at an instance whose copy is old does not end a session used elsewhere meanwhile', async () => {
+    let t = 1_700_000_000_000;
+    const shared = new MemoryBackend({ now: () => t });
+    const opts = { maxInactiveSeconds: 60, now: () => t };
+    const a = await app(shared, { route: 'a', ...opts });
+    const b = await app(shared, { route: 'b', ...opts });
+    const first = await get(`${a.server.url}/count`);
+    t += 50_000;
+    const moved = await get(`${b.server.url}/count`, cookieOf(first)); // failover to b
+    expect(moved.body).toBe('n=2 route=b');
+    t += 50_000; // a's copy is 100 s idle; b used the session 50 s ago
+    expect((await get(`${a.server.url}/count`, cookieOf(first))).body).toBe('n=3 route=a');
   });
 
   it('batches touches of read-only requests: none within the interval, one batch after it', async () => {

@@ -206,6 +206,9 @@ export function cohortSession(options: CohortSessionOptions): CohortSessionMiddl
   const touchInterval =
     options.touchIntervalMs ??
     (maxInactive > 0 ? Math.min(60_000, (maxInactive * 1000) / 4) : 60_000);
+  const touchFlushMs = options.touchFlushMs ?? 1000;
+  /** How far a stored access time may lag the true last access (touch interval + one batch). */
+  const touchSlack = touchInterval + touchFlushMs;
   const codec = options.codec ?? defaultValueCodec;
   const now = options.now ?? Date.now;
   const rolling = options.rolling ?? false;
@@ -236,7 +239,7 @@ export function cohortSession(options: CohortSessionOptions): CohortSessionMiddl
   };
   const touches = new TouchBatcher(
     backend,
-    options.touchFlushMs ?? 1000,
+    touchFlushMs,
     1000,
     (entries: readonly TouchEntry[], err: unknown) => {
       stats.touchBatches++;
@@ -268,6 +271,7 @@ export function cohortSession(options: CohortSessionOptions): CohortSessionMiddl
     let base: Session | null = null;
     let entry: CacheEntry | undefined;
     let repin = false;
+    let gone = false;
     if (found.found) {
       if (found.route === route) {
         const e = cache.get(found.key);
@@ -281,6 +285,7 @@ export function cohortSession(options: CohortSessionOptions): CohortSessionMiddl
               : await backend.load(found.key, opts);
             if (r === null) {
               cache.delete(found.key);
+              gone = true;
             } else {
               if (r !== 'unchanged' && compareVersions(r.version, e.session.version) !== 0) {
                 stats.staleCacheEntries++;
@@ -297,18 +302,29 @@ export function cohortSession(options: CohortSessionOptions): CohortSessionMiddl
             stats.cacheHits++;
           }
         } else if (e !== undefined) {
+          // Idle here for longer than its timeout; another instance may have served it since
+          // (failover and back): the store decides, below.
           cache.delete(found.key);
           touches.drop(found.key);
-          void backend.destroy(found.key).catch(() => undefined);
         }
       } else {
         repin = true;
       }
-      if (base === null) {
+      if (base === null && !gone) {
         stats.loads++;
-        base = await backend.load(found.key, { touchAt: t });
+        // No touch in the load: the stored access time says whether the session outlived its
+        // timeout (it lags the true last access by at most the touch interval and one batch);
+        // the access of this request is recorded at its end (in the delta, or batched).
+        base = await backend.load(found.key);
+        if (
+          base !== null &&
+          base.maxInactiveSeconds >= 0 &&
+          t - base.lastAccessedAt > base.maxInactiveSeconds * 1000 + touchSlack
+        ) {
+          base = null;
+        }
         if (base !== null) {
-          entry = { session: base, lastAccess: t, storedAccess: t };
+          entry = { session: base, lastAccess: t, storedAccess: base.lastAccessedAt };
           cache.set(base.key, entry);
           if (repin) stats.repins++;
         }
