@@ -105,6 +105,7 @@ export class SessionNode {
       {
         ...Object.fromEntries(Object.entries(config.engine).filter(([, v]) => v !== undefined)),
         replicas: config.replicas,
+        minReplicas: Math.min(config.engine.minReplicas, config.replicas),
         opTimeoutMs: config.opTimeoutMs,
       },
       {
@@ -162,7 +163,9 @@ export class SessionNode {
   get ready(): boolean {
     if (this.#state !== 'running') return false;
     if (!this.#view.includes(this.id)) return false;
-    if (this.#view.length < Math.min(this.config.replicas, 3)) return false;
+    if (this.#view.length < Math.min(this.config.replicas, this.config.engine.minReplicas)) {
+      return false;
+    }
     const links = new Set(this.#peers?.connected() ?? []);
     return this.#view.every((m) => m === this.id || links.has(m));
   }

@@ -108,6 +108,12 @@ export const configSchema = z
         claimsPerSecond: z.number().int().min(1).default(20_000),
         /** Claims in flight at once. */
         maxConcurrentClaims: z.number().int().min(1).default(1024),
+        /**
+         * The smallest replica set ownership may move to (capped at `replicas`). 2 keeps a
+         * 3-node cluster writable after one node dies (writes at quorum then need both copies);
+         * 3 keeps ownership where it is until the node returns or a fourth joins.
+         */
+        minReplicas: z.number().int().min(1).default(2),
         /** Changes kept per session for catch-up before a snapshot is sent instead. */
         logEntries: z.number().int().min(1).optional(),
         /** Touches reach the backups at most every max(TTL/4, this) ms. */
