@@ -17,6 +17,7 @@ import { FrontServer } from './front/server.js';
 import { readBodyStart, readSmallBody } from './http/body.js';
 import { sendError, sendRawError } from './http/errors.js';
 import { requestHeaders } from './http/headers.js';
+import { Discovery } from './discovery.js';
 import { HealthChecker } from './health/checker.js';
 import { createLogger, safePath } from './log.js';
 import type { MemberNotice, MemberTransport } from './members/transport.js';
@@ -92,6 +93,9 @@ export class CohortProxy {
   /** The configuration as loaded (the file), before the management overrides. */
   private base: ResolvedConfig;
   private overrides: Overrides;
+  /** Members learned from the membership, per balancer (never persisted). */
+  private discovered: Record<string, readonly AddedMember[]> = {};
+  private discovery: Discovery | undefined;
   private readonly startedAt: number;
   /** Active health checks, started by `listen`. */
   private readonly checker: HealthChecker;
@@ -150,10 +154,41 @@ export class CohortProxy {
   }
 
   /** Starts listening on the configured address (or `port` / `host` given here). */
-  listen(port = this.config.listen.port, host = this.config.listen.host): Promise<AddressInfo> {
+  async listen(
+    port = this.config.listen.port,
+    host = this.config.listen.host,
+  ): Promise<AddressInfo> {
     this.checking = true;
     this.checker.update(this.runtime);
-    return this.front.listen(port, host);
+    const address = await this.front.listen(port, host);
+    if (this.base.discovery !== undefined && this.discovery === undefined)
+      this.discovery = await Discovery.start(this.base, this, this.log);
+    return address;
+  }
+
+  /** The membership address of the discovery (`host:port`), when discovery runs. */
+  get discoveryAddress(): string | undefined {
+    return this.discovery?.address;
+  }
+
+  /**
+   * Replaces the members discovered for `balancer` (called by the discovery; a member that is
+   * gone from the list leaves the balancer, its requests in flight finishing).
+   */
+  setDiscoveredMembers(balancer: string, members: readonly AddedMember[]): void {
+    const before = this.discovered[balancer] ?? [];
+    const same =
+      before.length === members.length &&
+      before.every((m, i) => JSON.stringify(m) === JSON.stringify(members[i]));
+    if (same) return;
+    this.discovered[balancer] = members;
+    this.rebuild();
+    const was = new Set(before.map((m) => m.route));
+    const now = new Set(members.map((m) => m.route));
+    const added = [...now].filter((r) => !was.has(r));
+    const removed = [...was].filter((r) => !now.has(r));
+    this.log.info({ balancer, added, removed, members: now.size }, 'discovered members changed');
+    this.events.emit('change', { kind: 'discovery', balancer });
   }
 
   /**
@@ -169,13 +204,17 @@ export class CohortProxy {
       { balancers: this.runtime.balancers.map((b) => b.name), retired: retired.length },
       'configuration reloaded',
     );
+    this.discovery?.reconfigure(config);
     this.events.emit('change', { kind: 'reload' });
   }
 
   /** The file's configuration with the management overrides applied. */
   private effectiveConfig(): ResolvedConfig {
     try {
-      return applyOverrides(this.base, this.overrides);
+      const added = { ...this.overrides.added };
+      for (const [b, list] of Object.entries(this.discovered))
+        added[b] = [...(added[b] ?? []), ...list];
+      return applyOverrides(this.base, { ...this.overrides, added });
     } catch (e) {
       // An added member the new file's rules refuse: keep the file's configuration.
       this.log.warn({ err: (e as Error).message }, 'management overrides not applied');
@@ -195,8 +234,9 @@ export class CohortProxy {
   /** A snapshot of every balancer and member (the status page, the API and the metrics read it). */
   status(): ProxyStatus {
     return buildStatus(this.runtime, this.stats, this.now(), this.startedAt, (b, route) => {
-      const added = this.overrides.added[b]?.find((m) => m.route === route);
-      return added === undefined ? 'config' : (added.source ?? 'api');
+      if (this.overrides.added[b]?.some((m) => m.route === route)) return 'api';
+      if (this.discovered[b]?.some((m) => m.route === route)) return 'discovery';
+      return 'config';
     });
   }
 
@@ -331,6 +371,9 @@ export class CohortProxy {
     if (this.closing) return;
     this.closing = true;
     this.checker.close();
+    const left = this.discovery
+      ?.close()
+      .catch((e: Error) => this.log.warn({ err: e.message }, 'leaving the membership failed'));
     const closed = this.front.close();
     const drained =
       this.stats.inflight === 0
@@ -342,6 +385,7 @@ export class CohortProxy {
     this.front.closeAllConnections();
     for (const s of this.tunnels) s.destroy();
     await closed;
+    await left;
     await Promise.allSettled(
       this.runtime.balancers.flatMap((b) => b.members.map((m) => m.transport.destroy())),
     );

@@ -253,6 +253,12 @@ export const balancerSchema = withAliases(
     healthCheck: healthCheckSchema.optional(),
     outlier: outlierSchema.default(outlierSchema.parse({})),
     slowStart: duration.default(0),
+    discover: z
+      .strictObject({
+        role: z.string().min(1).default('app'),
+        service: z.string().min(1).optional(),
+      })
+      .optional(),
     members: z.array(memberSchema).min(1),
   }),
 );
@@ -294,6 +300,21 @@ const listen = z.union([
   }),
 ]);
 
+/**
+ * Joining the gossip membership (@cohort/membership) to learn members: balancers with
+ * `discover` take the application instances that announce themselves there.
+ */
+export const discoverySchema = z.strictObject({
+  name: z.string().min(1).max(255).optional(),
+  bind: listen.default({ host: '127.0.0.1', port: 7946 }),
+  advertise: z.string().min(3).optional(),
+  seeds: z.array(z.string().min(3)).default([]),
+  /** AES-256-GCM keys, 32 bytes base64; the first encrypts. Never logged. */
+  keys: z.array(z.string().min(1)).min(1).optional(),
+  cluster: z.string().min(1).default('cohort'),
+  preset: z.enum(['lan', 'wan', 'local']).default('lan'),
+});
+
 /** The whole proxy configuration file. */
 export const configSchema = z.strictObject({
   listen: listen.default({ host: '127.0.0.1', port: 8000 }),
@@ -306,6 +327,7 @@ export const configSchema = z.strictObject({
     .default({ level: 'info', access: true }),
   limits: limitsSchema.default(limitsSchema.parse({})),
   timeouts: timeoutsSchema.default(timeoutsSchema.parse({})),
+  discovery: discoverySchema.optional(),
   balancers: z.array(balancerSchema).min(1),
 });
 
