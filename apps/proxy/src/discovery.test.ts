@@ -26,6 +26,17 @@ beforeAll(async () => {
       },
     ],
   });
+  // An announcement that is not a valid member is ignored, never breaking the others.
+  apps.push({
+    http: await startMember(routeEcho('bad')),
+    member: await createMember({
+      name: 'app-bad',
+      preset: 'local',
+      cluster: 'disco-test',
+      seeds: [p.proxy.discoveryAddress!],
+      metadata: { role: 'app', route: 'bad', url: 'ftp://nowhere' },
+    }),
+  });
   for (const route of ['d1', 'd2']) {
     const http = await startMember(routeEcho(route));
     const member = await createMember({
@@ -79,10 +90,10 @@ describe('members discovered through the membership', () => {
   }, 20_000);
 
   it('a state announced in the metadata is applied (draining)', async () => {
-    apps[1]!.member.updateMetadata({
+    apps[2]!.member.updateMetadata({
       role: 'app',
       route: 'd2',
-      url: apps[1]!.http.url,
+      url: apps[2]!.http.url,
       state: 'draining',
     });
     await until(() => members().find((m) => m.route === 'd2')?.state === 'draining', 10_000);
@@ -90,7 +101,7 @@ describe('members discovered through the membership', () => {
   }, 20_000);
 
   it('an instance that leaves the membership leaves the balancer; the static member stays', async () => {
-    await apps[0]!.member.leave();
+    await apps[1]!.member.leave();
     await until(() => !members().some((m) => m.route === 'd1'), 10_000);
     expect(members().map((m) => m.route)).toEqual(['static', 'd2']);
     expect(await routes(4)).toEqual(new Set(['static']));

@@ -4,7 +4,7 @@ import { createMember, type Member, type MemberInfo } from '@cohort/membership';
 import type { Logger } from 'pino';
 
 import type { ResolvedConfig } from './config/load.js';
-import type { AddedMember } from './overrides.js';
+import { resolveAddedMember, type AddedMember } from './overrides.js';
 
 /** Where the proxy hands the members it discovered (one list per balancer, replaced whole). */
 export interface DiscoveryTarget {
@@ -121,14 +121,28 @@ export class Discovery {
           }
           continue;
         }
-        routes.add(a.route);
-        list.push({
+        const candidate: AddedMember = {
           url: a.url,
           route: a.route,
           weight: a.weight,
           state: a.state,
           source: 'discovery',
-        });
+        };
+        try {
+          resolveAddedMember(candidate);
+        } catch {
+          const k = `invalid|${info.name}|${a.url}|${a.route}`;
+          if (!this.ignored.has(k)) {
+            this.ignored.add(k);
+            this.log.warn(
+              { balancer: b.name, from: info.name },
+              'discovered member ignored: its announcement is not a valid member (url, route, weight, state)',
+            );
+          }
+          continue;
+        }
+        routes.add(a.route);
+        list.push(candidate);
       }
       this.target.setDiscoveredMembers(b.name, list);
     }
