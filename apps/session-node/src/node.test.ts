@@ -180,3 +180,30 @@ describe('dedupe across a failover', () => {
     }
   });
 });
+
+describe('HTTP endpoints', () => {
+  it('serve the status page, metrics, health and readiness', async () => {
+    const base = nodes[0]!.url.replace(/^ws/, 'http');
+    const get = async (path: string) => {
+      const r = await fetch(`${base}${path}`);
+      return { status: r.status, type: r.headers.get('content-type') ?? '', body: await r.text() };
+    };
+    const status = await get('/');
+    expect(status.type).toMatch(/^text\/html/);
+    for (const n of nodes) expect(status.body).toContain(n.id);
+    expect(status.body).toMatch(/owned<\/th>/);
+    expect(status.body).toMatch(/RSS<\/th>/);
+    const json = JSON.parse((await get('/status.json')).body) as { counts: { owned: number } };
+    expect(json.counts.owned).toBeGreaterThan(0);
+    const metrics = await get('/metrics');
+    expect(metrics.body).toMatch(/^cohort_session_requests_total\{op="create",code="ok"\} \d+$/m);
+    expect(metrics.body).toMatch(/^cohort_session_members 3$/m);
+    expect(metrics.body).toMatch(/^cohort_session_ready 1$/m);
+    expect(metrics.body).toContain('cohort_session_request_seconds_bucket');
+    expect(await get('/healthz')).toMatchObject({ status: 200 });
+    expect(await get('/readyz')).toMatchObject({ status: 200, body: 'ready\n' });
+    expect((await get('/nothing')).status).toBe(404);
+    // No session key in the page or the metrics.
+    expect(status.body + metrics.body).not.toContain('AAAAAAAAAAAAAAAAAAAAAA');
+  });
+});
