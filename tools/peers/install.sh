@@ -6,7 +6,8 @@
 #   bash tools/peers/install.sh --quiet   as the default, but print only what changed
 set -euo pipefail
 
-PACKAGES=(tomcat10 apache2 libapache2-mod-jk haproxy nginx pen memcached redis-server wrk netcat-openbsd)
+# chromium: headless browser for cohort-proxy's status-page test (driven by playwright-core).
+PACKAGES=(tomcat10 apache2 libapache2-mod-jk haproxy nginx pen memcached redis-server wrk netcat-openbsd chromium)
 mode=install
 quiet=0
 for arg in "$@"; do

@@ -12,6 +12,8 @@ export const PEER_PACKAGES = [
   'redis-server',
   'wrk',
   'netcat-openbsd',
+  /** Headless browser for the status-page tests (playwright-core drives /usr/bin/chromium). */
+  'chromium',
 ] as const;
 
 /** One of {@link PEER_PACKAGES}. */
