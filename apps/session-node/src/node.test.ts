@@ -207,3 +207,26 @@ describe('HTTP endpoints', () => {
     expect(status.body + metrics.body).not.toContain('AAAAAAAAAAAAAAAAAAAAAA');
   });
 });
+
+describe('encrypted gossip', () => {
+  it('nodes with the cluster key form a cluster; a node with another key is not let in', async () => {
+    const key = Buffer.alloc(32, 7).toString('base64');
+    const gossip = { listen: '127.0.0.1:0', preset: 'local' as const, keys: [key] };
+    const sealed = await startCluster(3, { gossip });
+    try {
+      const stranger = (
+        await startCluster(1, {
+          replicas: 1,
+          gossip: { ...gossip, keys: [Buffer.alloc(32, 9).toString('base64')] },
+          seeds: [sealed[0]!.gossipAddress],
+        })
+      )[0]!;
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(sealed[0]!.map.nodes).toHaveLength(3);
+      expect(sealed[0]!.map.nodes.map((n) => n.id)).not.toContain(stranger.id);
+      await stranger.close();
+    } finally {
+      await Promise.all(sealed.map((n) => n.close()));
+    }
+  });
+});
