@@ -5,6 +5,7 @@
 //                         (3 copies, ack quorum)
 //   cohort + redis        cohortSession() + RedisBackend + redis-server
 //   cohort sticky + redis the same with cacheValidation: 'none' (no store round trip for reads)
+//   CohortStore + redis   express-session + CohortStore + RedisBackend + redis-server
 //   connect-redis         express-session + connect-redis 9 + redis-server
 //   connect-memcached     express-session + connect-memcached 3 + memcached
 //   MemoryStore           express-session's MemoryStore (the floor: no store at all)
@@ -32,6 +33,7 @@ import { parseWrkOutput, startMemcached, startRedis, tcpExchange } from '@cohort
 import { spawn } from 'node:child_process';
 import { freePorts, httpGet } from '@cohort/peers';
 import { cohortSession, NodeBackend, RedisBackend } from '@cohort/session-client';
+import { CohortStore } from '@cohort/session-client/express-session';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -257,6 +259,26 @@ async function main() {
             mw.stats.creates +
             mw.stats.applies +
             mw.stats.touchBatches,
+        };
+      },
+    },
+    {
+      name: 'CohortStore + redis',
+      store: 'redis',
+      make: async () => {
+        const backend = await RedisBackend.connect({ url: redis.url }, { prefix: 'bench:x:' });
+        clients.push(backend);
+        // Count the backend's calls: each is one round trip (Redis's commandstats would also
+        // count the commands the Lua scripts run inside Redis).
+        let calls = 0;
+        for (const m of ['load', 'create', 'apply', 'touch', 'destroy']) {
+          const f = backend[m].bind(backend);
+          backend[m] = (...a) => (calls++, f(...a));
+        }
+        const store = new CohortStore({ backend });
+        return {
+          mount: session({ store, secret: 'bench', resave: false, saveUninitialized: false }),
+          roundTrips: () => calls,
         };
       },
     },

@@ -94,6 +94,16 @@ async function app(
     for (const [k, v] of Object.entries(req.query)) s[k] = v;
     res.send('ok');
   });
+  a.get('/cart', (req, res) => {
+    const s = (req as Req).session as Record<string, unknown>;
+    if (s.cart === undefined) s.cart = { items: [] as string[] };
+    (s.cart as { items: string[] }).items.push(String(req.query.item)); // in place
+    res.send(String((s.cart as { items: string[] }).items.length));
+  });
+  a.get('/delete', (req, res) => {
+    delete ((req as Req).session as Record<string, unknown>)[String(req.query.name)];
+    res.send('ok');
+  });
   a.get('/regenerate', (req, res, next) => {
     const n = (req as Req).session.n;
     (req as Req).session.regenerate((err) => {
@@ -150,6 +160,29 @@ describe('CohortStore with express-session 1.19', () => {
     backend.log.length = 0;
     expect((await get(`${quiet.url}/read`, c)).body).toBe('n=undefined a=2 b=1 user=undefined');
     expect(backend.log).toEqual(['load']); // touched < 60 s ago: no write at all
+  });
+
+  it('diffs each save against what the request started with: same primitive skipped, in-place mutation of an object seen, deletion removed', async () => {
+    const backend = new Recording();
+    const { url } = await app(backend, {}, { touchAfterMs: 0 });
+    const first = await get(`${url}/set?a=1&b=1`);
+    const c = { cookie: first.cookie! };
+    backend.log.length = 0;
+    await get(`${url}/set?a=1&b=2`, c); // a unchanged, b changed
+    await get(`${url}/cart?item=x`, c); // a new object
+    await get(`${url}/cart?item=y`, c); // the object mutated in place
+    await get(`${url}/delete?name=a`, c);
+    expect(backend.log.filter((l) => l.startsWith('apply'))).toEqual([
+      'apply set:b,touch',
+      'apply set:cart,touch',
+      'apply set:cart,touch',
+      'apply remove:a,touch',
+    ]);
+    expect((await get(`${url}/cart?item=z`, c)).body).toBe('3');
+    const s = (await backend.inner.load(sidOf(first.cookie!)))!;
+    expect(readAttribute(s, 'cart')).toEqual({ items: ['x', 'y', 'z'] });
+    expect(s.attributes.has('a')).toBe(false);
+    expect(readAttribute(s, 'b')).toBe('2');
   });
 
   it('resave: true — every request saves; an unchanged session sends only a touch op', async () => {

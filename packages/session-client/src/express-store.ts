@@ -1,11 +1,15 @@
 import session from 'express-session';
 import {
   applyDelta,
+  COOKIE_ATTRIBUTE,
+  createDelta,
   defaultValueCodec,
   expressSessionDelta,
   fromExpressSession,
   toExpressSession,
+  type Delta,
   type ExpressSessionData,
+  type Op,
   type Session,
   type ValueCodec,
 } from '@cohort/session-codec';
@@ -43,6 +47,12 @@ export interface CohortStoreOptions {
 const BASE_TAG = '__cohortBase';
 
 type Callback<T = void> = (err?: unknown, value?: T) => void;
+
+interface Base {
+  readonly session: Session;
+  /** The values the request's object started with (shallow), to skip unchanged primitives. */
+  readonly values: Record<string, unknown>;
+}
 type Data = ExpressSessionData & { cookie?: Record<string, unknown> };
 
 /**
@@ -60,7 +70,8 @@ export class CohortStore extends session.Store {
   readonly #defaultMaxInactive: number;
   readonly #level: AckLevel | undefined;
   readonly #maxBases: number;
-  readonly #bases = new Map<string, Session>();
+  /** Tag → the state a request started from, and the values `get` handed out for it. */
+  readonly #bases = new Map<string, Base>();
   #tags = 0;
   readonly #nextRequestId = requestIdGenerator();
 
@@ -76,26 +87,62 @@ export class CohortStore extends session.Store {
     this.#maxBases = options.baseCacheSize ?? 10_000;
   }
 
-  #remember(state: Session): string {
+  #remember(state: Session, values: Record<string, unknown>): string {
     const tag = `${(this.#tags++).toString(36)}`;
-    this.#bases.set(tag, state);
+    this.#bases.set(tag, { session: state, values });
     while (this.#bases.size > this.#maxBases) {
       this.#bases.delete(this.#bases.keys().next().value as string);
     }
     return tag;
   }
 
-  #baseOf(sid: string, data: Data): Session | undefined {
+  #baseOf(sid: string, data: Data): Base | undefined {
     const tag = data.cookie?.[BASE_TAG];
     if (typeof tag !== 'string') return undefined;
-    const s = this.#bases.get(tag);
-    return s !== undefined && s.key === sid ? s : undefined;
+    const b = this.#bases.get(tag);
+    return b !== undefined && b.session.key === sid ? b : undefined;
   }
 
   #tag(data: Data, state: Session): void {
     if (typeof data.cookie === 'object' && data.cookie !== null) {
-      data.cookie[BASE_TAG] = this.#remember(state);
+      data.cookie[BASE_TAG] = this.#remember(state, { ...data });
     }
+  }
+
+  /**
+   * The delta from the request's starting state to `data`. Attributes whose value is the same
+   * primitive `get` handed out are unchanged and are not encoded again; every other attribute
+   * (objects may have been mutated in place) is encoded and compared byte for byte.
+   */
+  #diff(base: Base, data: Data, now: number): Delta | null {
+    const reduced: Data = {};
+    const attrs = new Map<string, Uint8Array>();
+    for (const name of Object.keys(data)) {
+      const v = data[name];
+      if (v === undefined) continue;
+      const stored = base.session.attributes.get(name);
+      if (
+        name !== COOKIE_ATTRIBUTE &&
+        stored !== undefined &&
+        (typeof v !== 'object' || v === null) &&
+        Object.is(v, base.values[name])
+      ) {
+        continue;
+      }
+      reduced[name] = v;
+      if (stored !== undefined) attrs.set(name, stored);
+    }
+    const { delta } = expressSessionDelta({ ...base.session, attributes: attrs }, reduced, {
+      codec: this.#codec,
+      touchAt: now,
+      defaultMaxInactiveSeconds: this.#defaultMaxInactive,
+    });
+    const removes: Op[] = [];
+    for (const name of base.session.attributes.keys()) {
+      if (data[name] === undefined) removes.push({ op: 'remove', name });
+    }
+    if (removes.length === 0) return delta;
+    return createDelta(base.session.key, base.session.version, [...(delta?.ops ?? []), ...removes]);
   }
 
   #toData(s: Session): Data {
@@ -140,7 +187,10 @@ export class CohortStore extends session.Store {
     const now = this.#now();
     const requestId = this.#nextRequestId();
     let base = this.#baseOf(sid, data);
-    if (base === undefined) {
+    let delta: Delta | null;
+    if (base !== undefined) {
+      delta = this.#diff(base, data, now);
+    } else {
       const { session: fresh } = fromExpressSession(sid, data, {
         now,
         codec: this.#codec,
@@ -155,18 +205,19 @@ export class CohortStore extends session.Store {
       }
       // Saved before without a base we know (evicted, or another instance created it): diff
       // against what is stored now.
-      base = (await this.#backend.load(sid)) ?? undefined;
-      if (base === undefined) return this.#save(sid, data, attempt + 1);
+      const current = await this.#backend.load(sid);
+      if (current === null) return this.#save(sid, data, attempt + 1);
+      base = { session: current, values: {} };
+      delta = expressSessionDelta(current, data, {
+        codec: this.#codec,
+        touchAt: now,
+        defaultMaxInactiveSeconds: this.#defaultMaxInactive,
+      }).delta;
     }
-    const { delta } = expressSessionDelta(base, data, {
-      codec: this.#codec,
-      touchAt: now,
-      defaultMaxInactiveSeconds: this.#defaultMaxInactive,
-    });
     if (delta === null) return;
     try {
       const version = await this.#backend.apply(sid, delta, { requestId, level: this.#level });
-      this.#tag(data, applyDelta(base, delta, { version })!);
+      this.#tag(data, applyDelta(base.session, delta, { version })!);
     } catch (err) {
       if (!isBackendError(err, 'NOT_FOUND')) throw err;
       // Expired or destroyed meanwhile: store it again, whole.
@@ -182,14 +233,18 @@ export class CohortStore extends session.Store {
   override touch(sid: string, data: session.SessionData, cb?: Callback): void {
     const now = this.#now();
     const base = this.#baseOf(sid, data as unknown as Data);
-    if (base !== undefined && now - base.lastAccessedAt < this.#touchAfter) {
+    if (base !== undefined && now - base.session.lastAccessedAt < this.#touchAfter) {
       cb?.();
       return;
     }
     this.#backend.touch([{ key: sid, at: now }]).then(
       () => {
         if (base !== undefined) {
-          this.#tag(data as unknown as Data, { ...base, lastAccessedAt: now, isNew: false });
+          this.#tag(data as unknown as Data, {
+            ...base.session,
+            lastAccessedAt: now,
+            isNew: false,
+          });
         }
         cb?.();
       },
