@@ -159,15 +159,22 @@ export class SessionNode {
     return this.#map;
   }
 
-  /** Whether /readyz answers 200. */
+  /**
+   * Whether /readyz answers 200: running, in its own view with at least
+   * min(replicas, minReplicas) members, and linked to enough others for a full replica set.
+   */
   get ready(): boolean {
     if (this.#state !== 'running') return false;
     if (!this.#view.includes(this.id)) return false;
     if (this.#view.length < Math.min(this.config.replicas, this.config.engine.minReplicas)) {
       return false;
     }
+    // Links to enough others to form a replica set. Not to every member in view: a member that
+    // died and is not declared dead yet (a restarted node's former self, typically) would hold
+    // readiness back for the whole suspicion timeout.
     const links = new Set(this.#peers?.connected() ?? []);
-    return this.#view.every((m) => m === this.id || links.has(m));
+    const linked = this.#view.filter((m) => m !== this.id && links.has(m)).length;
+    return linked >= Math.min(this.config.replicas, this.#view.length) - 1;
   }
 
   /** Starts listening and joins the cluster. */
