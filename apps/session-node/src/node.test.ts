@@ -100,7 +100,7 @@ describe('session node', () => {
 
 describe('SIGTERM hand-off', () => {
   it('moves ownership to the others at once, and writes go on', async () => {
-    // Four nodes: with three copies, ownership moves only while three members are in view.
+    // Four nodes, so the sessions move to full sets of three copies.
     const extra = await startCluster(4);
     try {
       const ids = extra[0]!.map.nodes.map((n) => n.id);
