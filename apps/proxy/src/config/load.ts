@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
 
 import { LineCounter, parseDocument, type YAMLError } from 'yaml';
 
+import { AdminToken } from '../admin/token.js';
 import { ConfigError, formatPath, type ConfigIssue } from './errors.js';
 import {
   configSchema,
@@ -22,11 +24,90 @@ export type ResolvedBalancer = Omit<BalancerConfig, 'members' | 'maxAttempts'> &
  * settings that are valid but probably not meant (`--check` prints them, the proxy logs them at
  * start and on reload).
  */
-export type ResolvedConfig = Omit<ProxyConfig, 'balancers'> & {
+export type ResolvedConfig = Omit<ProxyConfig, 'balancers' | 'admin'> & {
   readonly balancers: readonly ResolvedBalancer[];
+  /** The admin listener, when the file has an `admin` section. */
+  readonly admin: ResolvedAdmin | undefined;
   /** Valid but doubtful settings, each with its key path; empty when there are none. */
   readonly warnings: readonly ConfigIssue[];
 };
+
+/** The admin listener after resolution: the token read, file paths absolute. */
+export interface ResolvedAdmin {
+  readonly listen: { readonly host: string; readonly port: number };
+  /** The management token (from `token` or `tokenFile`); without it changes are refused. */
+  readonly token: AdminToken | undefined;
+  /** Absolute path of the state file, if any. */
+  readonly stateFile: string | undefined;
+  /** Path prefix of the status page and the API, e.g. `/cohort-status`. */
+  readonly path: string;
+}
+
+/** True for addresses only this machine reaches. */
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
+
+/**
+ * Resolves the `admin` section: reads `tokenFile` (its first line), makes file paths absolute
+ * against `baseDir` (the configuration file's directory), checks it against `workers`.
+ */
+function resolveAdmin(
+  config: ProxyConfig,
+  baseDir: string,
+  issues: ConfigIssue[],
+  warnings: ConfigIssue[],
+): ResolvedAdmin | undefined {
+  const a = config.admin;
+  if (a === undefined) return undefined;
+  let token = a.token;
+  if (a.token !== undefined && a.tokenFile !== undefined)
+    issues.push({ path: 'admin.tokenFile', message: 'give either token or tokenFile, not both' });
+  else if (a.tokenFile !== undefined) {
+    try {
+      const line = readFileSync(resolve(baseDir, a.tokenFile), 'utf8').split(/\r?\n/)[0]!.trim();
+      if (!/^[\x21-\x7e]{16,1024}$/.test(line))
+        issues.push({
+          path: 'admin.tokenFile',
+          message:
+            'the first line of the token file must be 16 to 1024 visible ASCII characters without spaces (e.g. `openssl rand -hex 16`)',
+        });
+      else token = line;
+    } catch (e) {
+      issues.push({
+        path: 'admin.tokenFile',
+        message: `cannot read the token file: ${(e as Error).message}`,
+      });
+    }
+  }
+  if (config.workers > 1)
+    issues.push({
+      path: 'admin',
+      message:
+        'the admin listener needs workers: 1 (each worker process has its own member states, counters and changes)',
+    });
+  if (config.listen.port !== 0 && a.listen.port === config.listen.port)
+    issues.push({
+      path: 'admin.listen',
+      message: `port ${a.listen.port} is the proxy's own listen port`,
+    });
+  if (!isLoopback(a.listen.host))
+    warnings.push({
+      path: 'admin.listen',
+      message: `${a.listen.host} is not a loopback address: the status page, its metrics${token === undefined ? '' : ' and the management API (with the token, sent in clear: there is no TLS)'} are reachable from the network`,
+    });
+  return {
+    listen: a.listen,
+    token: token === undefined ? undefined : new AdminToken(token),
+    stateFile:
+      a.stateFile === undefined
+        ? undefined
+        : isAbsolute(a.stateFile)
+          ? a.stateFile
+          : resolve(baseDir, a.stateFile),
+    path: a.path,
+  };
+}
 
 /** Warnings for one balancer: defaulted routes under affinity, AJP members without a secret. */
 function balancerWarnings(b: BalancerConfig, at: string): ConfigIssue[] {
@@ -50,7 +131,10 @@ function balancerWarnings(b: BalancerConfig, at: string): ConfigIssue[] {
   return warnings;
 }
 
-function crossCheck(config: ProxyConfig): { issues: ConfigIssue[]; resolved: ResolvedConfig } {
+function crossCheck(
+  config: ProxyConfig,
+  baseDir: string,
+): { issues: ConfigIssue[]; resolved: ResolvedConfig } {
   const issues: ConfigIssue[] = [];
   const warnings: ConfigIssue[] = [];
   const names = new Set<string>();
@@ -137,15 +221,21 @@ function crossCheck(config: ProxyConfig): { issues: ConfigIssue[]; resolved: Res
     warnings.push(...balancerWarnings(b, at));
     return { ...b, members, maxAttempts: b.maxAttempts ?? Math.max(1, members.length) };
   });
-  return { issues, resolved: { ...config, balancers, warnings } };
+  const admin = resolveAdmin(config, baseDir, issues, warnings);
+  return { issues, resolved: { ...config, balancers, warnings, admin } };
 }
 
 /**
  * Validates a parsed configuration object. Throws {@link ConfigError} (`ERR_CONFIG_INVALID`)
  * listing every bad key with its path and the reason; valid but doubtful settings are in the
- * result's `warnings`.
+ * result's `warnings`. Relative file paths (`admin.tokenFile`, `admin.stateFile`) are resolved
+ * against `baseDir` (default: the working directory).
  */
-export function validateConfig(input: unknown, source = 'config'): ResolvedConfig {
+export function validateConfig(
+  input: unknown,
+  source = 'config',
+  baseDir = process.cwd(),
+): ResolvedConfig {
   const r = configSchema.safeParse(input);
   if (!r.success) {
     throw new ConfigError(
@@ -154,7 +244,7 @@ export function validateConfig(input: unknown, source = 'config'): ResolvedConfi
       source,
     );
   }
-  const { issues, resolved } = crossCheck(r.data);
+  const { issues, resolved } = crossCheck(r.data, baseDir);
   if (issues.length > 0) throw new ConfigError('ERR_CONFIG_INVALID', issues, source);
   return resolved;
 }
@@ -179,9 +269,14 @@ function syntaxIssue(e: YAMLError, text: string, lines: LineCounter): ConfigIssu
 
 /**
  * Parses YAML or JSON text (JSON is YAML) and validates it. A syntax error is a
- * {@link ConfigError} `ERR_CONFIG_SYNTAX` whose issues carry the line and column.
+ * {@link ConfigError} `ERR_CONFIG_SYNTAX` whose issues carry the line and column. Relative file
+ * paths are resolved against `baseDir`.
  */
-export function parseConfig(text: string, source = 'config'): ResolvedConfig {
+export function parseConfig(
+  text: string,
+  source = 'config',
+  baseDir = process.cwd(),
+): ResolvedConfig {
   let data: unknown;
   try {
     // Warnings (unknown tags, …) are refused like errors: a config file has no use for them.
@@ -209,10 +304,13 @@ export function parseConfig(text: string, source = 'config'): ResolvedConfig {
       source,
     );
   }
-  return validateConfig(data ?? {}, source);
+  return validateConfig(data ?? {}, source, baseDir);
 }
 
-/** Reads and validates a YAML or JSON configuration file. */
+/**
+ * Reads and validates a YAML or JSON configuration file; relative file paths in it are relative
+ * to its directory.
+ */
 export function loadConfig(file: string): ResolvedConfig {
   let text: string;
   try {
@@ -220,5 +318,5 @@ export function loadConfig(file: string): ResolvedConfig {
   } catch (e) {
     throw new ConfigError('ERR_CONFIG_READ', [{ path: '', message: (e as Error).message }], file);
   }
-  return parseConfig(text, file);
+  return parseConfig(text, file, dirname(resolve(file)));
 }

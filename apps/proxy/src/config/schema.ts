@@ -315,6 +315,37 @@ export const discoverySchema = z.strictObject({
   preset: z.enum(['lan', 'wan', 'local']).default('lan'),
 });
 
+/** Path segments of the admin pages: `/cohort-status`, `/lb/status` (no trailing slash). */
+const ADMIN_PATH = /^(?:\/[A-Za-z0-9._~-]+)+$/;
+
+/**
+ * The admin listener: the status page, its JSON and WebSocket views, the management API and
+ * `/metrics` (httpd balancer-manager, mod_jk's status worker, HAProxy's stats page and runtime
+ * API). Off unless this section is given; it binds loopback unless `listen` says otherwise.
+ * Changes need the `token` (or the first line of `tokenFile`); without one the pages are
+ * read-only. Changes are kept in `stateFile`, when given, and read back at start.
+ */
+export const adminSchema = z.strictObject({
+  listen: listen.default({ host: '127.0.0.1', port: 8001 }),
+  /** The management token (never logged). */
+  token: z
+    .string()
+    .regex(
+      /^[\x21-\x7e]{16,1024}$/,
+      'expected 16 to 1024 visible ASCII characters without spaces (e.g. `openssl rand -hex 16`)',
+    )
+    .optional(),
+  /** A file whose first line is the token (kept out of the configuration file). */
+  tokenFile: z.string().min(1).optional(),
+  /** Where management changes are kept across restarts (HAProxy `server-state-file`). */
+  stateFile: z.string().min(1).optional(),
+  path: z
+    .string()
+    .regex(ADMIN_PATH, 'expected a path such as /cohort-status (no trailing slash)')
+    .refine((p) => p !== '/metrics', '/metrics is the metrics endpoint')
+    .default('/cohort-status'),
+});
+
 /** The whole proxy configuration file. */
 export const configSchema = z.strictObject({
   listen: listen.default({ host: '127.0.0.1', port: 8000 }),
@@ -328,6 +359,7 @@ export const configSchema = z.strictObject({
   limits: limitsSchema.default(limitsSchema.parse({})),
   timeouts: timeoutsSchema.default(timeoutsSchema.parse({})),
   discovery: discoverySchema.optional(),
+  admin: adminSchema.optional(),
   balancers: z.array(balancerSchema).min(1),
 });
 
