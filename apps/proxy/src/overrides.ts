@@ -48,9 +48,13 @@ export function noOverrides(): Overrides {
 /** A state change named as cohort, httpd, mod_jk or HAProxy users name it. */
 export type StateChange =
   | { readonly kind: 'state'; readonly state: MemberStateName }
-  /** httpd `E`: put the member in error now (for the balancer's `retry`). */
+  /**
+   * httpd `E`: put the member in error now (for the balancer's `retry`). httpd `C` (failed its
+   * health check) is read as this too: cohort has one failure state machine, whose active checks
+   * bring the member back after `rise` good checks.
+   */
   | { readonly kind: 'error' }
-  /** httpd `-E`: clear the error state. */
+  /** httpd `-E` (or `-C`): clear the error state. */
   | { readonly kind: 'clear-error' }
   /** httpd `I` / `-I`: ignore errors (never eject passively) or heed them again. */
   | { readonly kind: 'ignore-errors'; readonly on: boolean };
@@ -60,13 +64,14 @@ const EXTRA_STATES: Readonly<Record<string, MemberStateName>> = { r: 'standby', 
 
 /**
  * Reads a state change: cohort's names (`active`, `disabled`, `draining`, `standby`,
- * `stopped`), httpd flags (`D S N H R`, `E`/`-E` error, `I`/`-I` ignore errors, `+X` accepted),
+ * `stopped`), httpd flags (`D S N H R`, `E`/`-E` error, `C`/`-C` failed health check — the
+ * same as `E`/`-E` here —, `I`/`-I` ignore errors, `+X` accepted),
  * mod_jk activations (`A D S`), HAProxy (`ready drain maint`). Returns undefined if unknown.
  */
 export function parseStateChange(value: string): StateChange | undefined {
   const v = value.trim().toLowerCase();
-  if (v === 'e' || v === '+e') return { kind: 'error' };
-  if (v === '-e') return { kind: 'clear-error' };
+  if (v === 'e' || v === '+e' || v === 'c' || v === '+c') return { kind: 'error' };
+  if (v === '-e' || v === '-c') return { kind: 'clear-error' };
   if (v === 'i' || v === '+i') return { kind: 'ignore-errors', on: true };
   if (v === '-i') return { kind: 'ignore-errors', on: false };
   const bare = v.startsWith('+') ? v.slice(1) : v;

@@ -55,6 +55,8 @@ export interface ProxyEvents {
   change: [what: { readonly kind: string; readonly balancer?: string; readonly route?: string }];
   /** A member's health changed: ejected, down, up. */
   health: [what: { readonly balancer: string; readonly route: string; readonly event: string }];
+  /** A request finished (its access record); emitted only while someone listens (metrics). */
+  request: [record: ExchangeRecord];
 }
 
 /** Counters of a running proxy. */
@@ -399,6 +401,7 @@ export class CohortProxy {
     if (r.status >= 500) s.errors++;
     if (s.inflight === 0 && this.drainWaiters.length > 0)
       for (const w of this.drainWaiters.splice(0)) w();
+    if (this.events.listenerCount('request') > 0) this.events.emit('request', r);
     if (!this.runtime.config.log.access) return;
     const rec = {
       reqId: r.requestId,
