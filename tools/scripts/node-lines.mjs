@@ -22,16 +22,8 @@ export const NODE_LINES = ['24.22.3', '26.12.1'];
  * each entry is a defect to fix, not a place to park tests.
  */
 export const KNOWN_FAILURES = {
-  24: {
-    'packages/ajp13/src/server-response.test.ts': {
-      'AjpServerResponse behaves as http.ServerResponse header API, headersSent/_header, errors after the head, write/end callbacks, finish/close':
-        "Node 24+ runs end()'s callback before the 'finish' listeners added earlier; AjpServerResponse, as Node 20, after them",
-      'AjpServerResponse behaves as http.ServerResponse writeHead with a flat array, a reason, an invalid status; cork/uncork':
-        'Node 24+ keeps every value of a name repeated in a flat writeHead array (r1, r2); AjpServerResponse, as Node 20, only the last',
-    },
-  },
+  // e.g. 24: { 'packages/x/src/y.test.ts': { 'describe title test title': 'why it fails there' } },
 };
-KNOWN_FAILURES[26] = KNOWN_FAILURES[24];
 
 /** Where the Node binaries are kept between runs: `$COHORT_NODE_CACHE` or `~/.cache/cohort/node`. */
 export function nodeCache() {

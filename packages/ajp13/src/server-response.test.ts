@@ -12,6 +12,7 @@ import {
   type AjpIncomingRequest,
   type AjpServerResponse,
 } from './index.js';
+import { nodeHttpBehaviour } from './server/node-behaviour.js';
 
 // AjpServerResponse against Node's own http.ServerResponse: the same probe runs on both and must
 // record the same calls, results, errors and events, and produce the same response.
@@ -191,6 +192,23 @@ describe('AjpServerResponse behaves as http.ServerResponse', () => {
     },
   );
 
+  it('end(cb) on a finished response calls cb at once with ERR_STREAM_ALREADY_FINISHED', async () => {
+    await same((_req, res, rec) => {
+      res.on('finish', () => {
+        // a late end() while 'finish' runs, and another once the response closed
+        res.end((e?: Error | null) => rec(`end cb in finish ${code(e)}`));
+        rec('after end in finish');
+      });
+      res.on('close', () =>
+        setImmediate(() => {
+          res.end((e?: Error | null) => rec(`end cb after close ${code(e)}`));
+          rec('after end after close');
+        }),
+      );
+      res.end('x', (e?: Error | null) => rec(`end cb ${String(e)}`));
+    });
+  });
+
   it('writeHead with a flat array, a reason, an invalid status; cork/uncork', async () => {
     await same((_req, res, rec) => {
       attempt(rec, 'status 99', () => res.writeHead(99));
@@ -274,6 +292,85 @@ describe('a client that goes away mid-body', () => {
     const ajp = await events('ajp');
     expect(ajp).toEqual(await events('node'));
     expect(ajp).toContain('req aborted aborted=true complete=false');
+  });
+});
+
+describe('a client that goes away after end(), before the body left', () => {
+  /** The response's events and end callbacks when the client resets during end(big body). */
+  async function events(kind: 'node' | 'ajp'): Promise<string[]> {
+    const records: string[] = [];
+    const rec = (l: string) => records.push(l);
+    let closed!: () => void;
+    const resClosed = new Promise<void>((r) => (closed = r));
+    let ended!: () => void;
+    const endCalled = new Promise<void>((r) => (ended = r));
+    const listener = (_req: Req, res: Res) => {
+      for (const e of ['finish', 'error']) res.on(e, () => rec(`res ${e}`));
+      res.on('close', () => {
+        rec('res close');
+        // a later end(cb) on the response that could not finish
+        res.end((e?: Error | null) => rec(`end cb after close: ${e ? 'an error' : String(e)}`));
+        setTimeout(closed, 100);
+      });
+      // more than the socket buffers take from a client that does not read
+      res.end(Buffer.alloc(32 * 1024 * 1024, 'z'), (e?: Error | null) =>
+        rec(`end cb: ${e ? 'an error' : String(e)}`),
+      );
+      ended();
+    };
+    let port: number;
+    let stop: () => Promise<void>;
+    let request: Buffer;
+    if (kind === 'node') {
+      const server = createServer(listener);
+      await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+      port = (server.address() as { port: number }).port;
+      stop = () => new Promise((ok) => server.close(() => ok()));
+      request = Buffer.from('GET / HTTP/1.1\r\nHost: h\r\n\r\n');
+    } else {
+      const server = createAjpServer({ secret: 's' }, listener);
+      port = (await server.listen()).port;
+      stop = () => server.close();
+      request = encodeForwardRequest({
+        method: 'GET',
+        protocol: 'HTTP/1.1',
+        uri: '/',
+        remoteAddr: '127.0.0.1',
+        remoteHost: null,
+        serverName: 'h',
+        serverPort: 80,
+        isSsl: false,
+        headers: [],
+        attributes: { secret: 's' },
+      });
+    }
+    try {
+      const c = connect(port, '127.0.0.1');
+      c.on('error', () => undefined);
+      await new Promise((r) => c.once('connect', r));
+      c.pause();
+      c.write(request);
+      await endCalled;
+      await sleep(100);
+      c.resetAndDestroy();
+      await resClosed;
+      return records;
+    } finally {
+      await stop();
+    }
+  }
+
+  it("end()'s callbacks get the error as on node:http from Node 24.20 on; before, no 'finish'", async () => {
+    const ajp = await events('ajp');
+    const node = await events('node');
+    if (nodeHttpBehaviour.endCallbacksBeforeFinish) expect(ajp).toEqual(node);
+    else {
+      // Node 20 emits 'finish' (and so calls the end callback without an error) for the body
+      // that never left; the adapter does not pretend the response finished
+      expect(node).toContain('res finish');
+      expect(ajp).toEqual(['res close']);
+    }
+    expect(ajp).not.toContain('res finish');
   });
 });
 

@@ -9,6 +9,7 @@ import {
 import { encodeSendHeaders } from '../send-headers.js';
 import type { AjpHeader } from '../forward-request.js';
 import type { AjpIncomingRequest, AjpSocketInfo } from './incoming-request.js';
+import { nodeHttpBehaviour } from './node-behaviour.js';
 import { AjpResponseStateError } from './response-error.js';
 
 /** The transport a response writes to. @internal */
@@ -46,7 +47,10 @@ const noop = (): void => undefined;
  * `setHeader`/`appendHeader`/`getHeader(s)`/`getHeaderNames`/`hasHeader`/`removeHeader` (which
  * throw `ERR_HTTP_HEADERS_SENT` once the headers went out, as Node's do), `writeHead`,
  * `_implicitHeader()` and `_header`, `headersSent`, `flushHeaders`, `write(chunk, encoding, cb)`,
- * `end(chunk, encoding, cb)`, `'drain'`, `'finish'` and `'close'`. Headers sent implicitly (by the
+ * `end(chunk, encoding, cb)`, `'drain'`, `'finish'` and `'close'`. Where `http.ServerResponse`
+ * differs between Node releases (the order of `end()`'s callback and `'finish'`, repeated names in
+ * a flat `writeHead` array), it does what the running Node's does (see `node-behaviour.ts`).
+ * Headers sent implicitly (by the
  * first `write()`, by `end()`, by `flushHeaders()`) go through `this.writeHead(statusCode)`, so
  * hooks that wrap `writeHead` (on-headers) run first. They leave as one SEND_HEADERS, the body as
  * SEND_BODY_CHUNK packets, `end()` sends END_RESPONSE; `flush()` sends an explicit AJP flush.
@@ -75,6 +79,10 @@ export class AjpServerResponse extends Writable {
   [kOutHeaders]: StoredHeaders | null = null;
   private readonly maxChunk: number;
   private closeEmitted = false;
+  /** `end()` callbacks waiting for `'finish'`, when Node runs them before it (Node ≥ 24.20). */
+  private endCallbacks: WriteCallback[] | null = null;
+  /** Why the response could not finish after `end()`, given to later end callbacks (ditto). */
+  private flushError: Error | null = null;
 
   /** @internal */
   constructor(
@@ -111,6 +119,8 @@ export class AjpServerResponse extends Writable {
    */
   override emit(event: string | symbol, ...args: unknown[]): boolean {
     if (event === 'close') this.closeEmitted = true;
+    // as Node ≥ 24.20: the end callbacks run just before 'finish' is emitted
+    if (event === 'finish') this.flushEndCallbacks(null);
     try {
       return super.emit(event, ...args);
     } catch (err) {
@@ -211,10 +221,19 @@ export class AjpServerResponse extends Writable {
     }
     this.statusCode = code;
     if (Array.isArray(headers)) {
-      // each pair replaces, as Node 20 (later Node versions keep repeated names of a flat array)
       if (headers.length > 0 && !Array.isArray(headers[0])) {
         const flat = headers as string[];
-        for (let i = 0; i + 1 < flat.length; i += 2) this.setHeader(flat[i]!, flat[i + 1]!);
+        if (nodeHttpBehaviour.writeHeadKeepsRepeatedNames) {
+          // as Node ≥ 22: the array's names replace earlier values, but a name repeated in the
+          // array keeps every value
+          for (let i = 0; i + 1 < flat.length; i += 2) this.removeHeader(flat[i]!);
+          for (let i = 0; i + 1 < flat.length; i += 2)
+            if (flat[i]) this.appendHeader(flat[i]!, flat[i + 1]!);
+        } else {
+          // as Node 20: each pair replaces the one before
+          for (let i = 0; i + 1 < flat.length; i += 2)
+            if (flat[i]) this.setHeader(flat[i]!, flat[i + 1]!);
+        }
       } else for (const [n, v] of headers as AjpHeader[]) this.setHeader(n, v);
     } else if (headers !== undefined) {
       for (const [n, v] of Object.entries(headers)) this.setHeader(n, v);
@@ -280,6 +299,32 @@ export class AjpServerResponse extends Writable {
     return false;
   }
 
+  /**
+   * Makes `cb` run when the response finishes, as the running Node does: before the `'finish'`
+   * listeners (Node ≥ 24.20, with `null`, or with the error that kept the response from
+   * finishing), else as a `'finish'` listener. On a finished response it runs at once with
+   * `ERR_STREAM_ALREADY_FINISHED`, as in Node.
+   */
+  private queueEndCallback(cb: WriteCallback): void {
+    const guarded = this.guard(cb, 'end callback');
+    if (this.writableFinished) {
+      guarded(new AjpResponseStateError('ERR_STREAM_ALREADY_FINISHED', 'end'));
+    } else if (!nodeHttpBehaviour.endCallbacksBeforeFinish) {
+      this.once('finish', () => guarded());
+    } else if (this.flushError !== null) {
+      const err = this.flushError;
+      process.nextTick(() => guarded(err));
+    } else (this.endCallbacks ??= []).push(guarded);
+  }
+
+  /** Runs the queued end callbacks with `error` (null: the response finished). */
+  private flushEndCallbacks(error: Error | null): void {
+    const callbacks = this.endCallbacks;
+    if (callbacks === null) return;
+    this.endCallbacks = null;
+    for (const cb of callbacks) cb(error);
+  }
+
   /** Wraps a user callback so that an exception in it is reported, not thrown into the stream. */
   private guard(cb: WriteCallback, where: string): WriteCallback {
     return (error) => {
@@ -332,13 +377,7 @@ export class AjpServerResponse extends Writable {
     const hasChunk = chunk !== undefined && chunk !== null && chunk !== '';
     if (this.writableEnded) {
       if (hasChunk) this.refuseWrite('ERR_STREAM_WRITE_AFTER_END', cb);
-      else if (cb !== undefined) {
-        if (!this.writableFinished) this.once('finish', cb);
-        else {
-          const err = new AjpResponseStateError('ERR_STREAM_ALREADY_FINISHED', 'end');
-          process.nextTick(() => this.guard(cb!, 'end callback')(err));
-        }
-      }
+      else if (cb !== undefined) this.queueEndCallback(cb);
       return this;
     }
     if (this.destroyed) {
@@ -349,9 +388,7 @@ export class AjpServerResponse extends Writable {
       return this;
     }
     if (this._header === null) this._implicitHeader();
-    // as Node: the callback is a 'finish' listener (after those added before), never called
-    // with an error
-    if (cb !== undefined) this.once('finish', this.guard(cb, 'end callback'));
+    if (cb !== undefined) this.queueEndCallback(cb);
     if (!hasChunk) super.end();
     else if (encoding === undefined) super.end(chunk);
     else super.end(chunk, encoding);
@@ -396,7 +433,14 @@ export class AjpServerResponse extends Writable {
 
   /** @internal */
   override _destroy(error: Error | null, cb: (error?: Error | null) => void): void {
-    if (!this.writableFinished) this.sink.done(false, error ?? undefined);
+    if (!this.writableFinished) {
+      this.sink.done(false, error ?? undefined);
+      if (this.writableEnded && nodeHttpBehaviour.endCallbacksBeforeFinish) {
+        // as Node ≥ 24.20: a response that cannot finish after end() tells its end callbacks
+        this.flushError = error ?? new AjpResponseStateError('ERR_STREAM_DESTROYED', 'end');
+        this.flushEndCallbacks(this.flushError);
+      }
+    }
     cb(error);
   }
 }
