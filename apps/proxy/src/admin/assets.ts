@@ -80,7 +80,15 @@ export const STATUS_JS = `'use strict';
       if (!cells) return;
       var health = update.status.balancers.flatMap(function (b) { return b.members; })
         .find(function (m) { return m.balancer + '/' + m.route === tr.getAttribute('data-key'); });
-      if (health) tr.className = 'row-' + health.health;
+      if (health) {
+        tr.className = 'row-' + health.health;
+        // The weight box follows the member's weight unless someone is typing in it.
+        var box = form.elements.namedItem('weight|' + health.balancer + '|' + health.route);
+        if (box && box !== document.activeElement && box.getAttribute('data-shown') !== String(health.weight)) {
+          box.value = String(health.weight);
+          box.setAttribute('data-shown', String(health.weight));
+        }
+      }
       var tds = tr.querySelectorAll('td[data-f]');
       for (var i = 0; i < tds.length && i < cells.length; i++) {
         var td = tds[i], c = cells[i];

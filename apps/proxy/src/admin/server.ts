@@ -159,6 +159,11 @@ export class AdminServer {
       return this.send(res, 200, this.metrics.contentType, text, method === 'HEAD');
     }
     if (p === '/' && read) return this.redirect(res, base);
+    if (p === '/favicon.ico' && read) {
+      res.writeHead(204, SECURITY_HEADERS);
+      res.end();
+      return;
+    }
     if (p === base || p === `${base}/`) {
       if (!read) throw new AdminError('METHOD_NOT_ALLOWED', `GET ${base}`);
       return this.page(res, url, method === 'HEAD');
