@@ -135,7 +135,7 @@ async function serve(file: string, config: ResolvedConfig): Promise<void> {
     const host = a.address.includes(':') ? `[${a.address}]` : a.address;
     log.info(
       {
-        url: `http://${host}:${a.port}${config.admin.path}`,
+        statusPage: `http://${host}:${a.port}${config.admin.path}`,
         changes: config.admin.token === undefined ? 'refused (no token)' : 'with the token',
         stateFile,
       },
