@@ -1,11 +1,25 @@
 /**
  * cohort-demo: a small Express app that issues route-encoded session ids (its own route per
- * instance) and keeps sessions in memory; used by the quick start and the end-to-end tests of
- * cohort-proxy.
+ * instance) and keeps sessions in memory, or in cohort session nodes through `cohortSession()` of
+ * `@cohort/session-client`; used by the quick start and the end-to-end tests.
  * @packageDocumentation
  */
-export { createDemoApp, type DemoAppOptions } from './app.js';
-export { startDemo, type DemoServer } from './server.js';
+export { createDemoApp, type DemoApp, type DemoAppOptions } from './app.js';
+export { startDemo, type DemoServer, type StartDemoOptions } from './server.js';
+export {
+  cohortSessions,
+  type CohortDemoSessions,
+  type CohortSessionsOptions,
+} from './cohort-sessions.js';
+export { memorySessions } from './memory-sessions.js';
+export {
+  ATTRIBUTE_NAME,
+  RESERVED_ATTRIBUTES,
+  isDemoValue,
+  type DemoSessions,
+  type DemoSessionView,
+  type DemoValue,
+} from './session-view.js';
 export {
   createSessionStore,
   type DemoSession,

@@ -1,5 +1,7 @@
 import { createExtractor, generateSessionId, tomcatDialect } from '@cohort/session-id';
 
+import type { DemoValue } from './session-view.js';
+
 /** One demo session: kept in this instance's memory only. */
 export interface DemoSession {
   /** The full session id, `<key>.<route>`. */
@@ -12,6 +14,8 @@ export interface DemoSession {
   readonly createdBy: string;
   /** Requests counted in it. */
   counter: number;
+  /** The application's attributes (`PUT /api/session/attributes/:name`). */
+  readonly attributes: Map<string, DemoValue>;
   /** Last use (ms since the epoch). */
   lastSeen: number;
 }
@@ -79,6 +83,7 @@ export function createSessionStore(o: SessionStoreOptions): SessionStore {
         createdAt: now,
         createdBy: o.route,
         counter: 0,
+        attributes: new Map(),
         lastSeen: now,
       };
       sessions.set(key, session);
