@@ -102,3 +102,15 @@ export {
 } from './overrides.js';
 export type { BalancerStatus, MemberStatus, ProxyStatus } from './status.js';
 export { CohortProxy, type ProxyEvents, type ProxyOptions, type ProxyStats } from './proxy.js';
+export { AdminServer, type AdminServerOptions } from './admin/server.js';
+export { AdminError, type AdminErrorCode } from './admin/errors.js';
+export { AdminToken } from './admin/token.js';
+export { ProxyMetrics } from './admin/metrics.js';
+export {
+  readStateFile,
+  writeStateFile,
+  StatePersistence,
+  STATE_FILE_VERSION,
+  type StateFileRead,
+} from './admin/state-file.js';
+export type { ResolvedAdmin } from './config/load.js';
