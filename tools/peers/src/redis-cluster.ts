@@ -34,10 +34,15 @@ export interface RedisClusterHandle {
 
 /** `CLUSTER INFO` of one node as a map (empty when it does not answer). */
 export async function redisClusterInfo(port: number): Promise<Record<string, string>> {
+  return infoMap(port, 'CLUSTER INFO');
+}
+
+/** A bulk-string INFO-style answer (`key:value` lines) of one node as a map; empty on failure. */
+async function infoMap(port: number, command: string): Promise<Record<string, string>> {
   try {
     const text = await tcpExchange(
       port,
-      'CLUSTER INFO\r\n',
+      `${command}\r\n`,
       (s) => {
         const m = /^\$(\d+)\r\n/.exec(s);
         return m !== null && s.length >= m[0].length + Number(m[1]) + 2;
@@ -68,7 +73,8 @@ function run(args: string[], timeoutMs: number): Promise<string> {
  * Starts a Redis Cluster on 127.0.0.1: `masters × (1 + replicas)` redis-server processes with
  * `cluster-enabled yes`, each with its own free client port and a free cluster-bus port
  * (`cluster-port`, so the bus never needs port + 10000), joined with `redis-cli --cluster create
- * … --cluster-yes`, and resolves once every node reports `cluster_state:ok` and knows every other.
+ * … --cluster-yes`, and resolves once every node reports `cluster_state:ok` and knows every other
+ * (and, with replicas, once every replica finished its first sync with its master).
  * A failure stops every node it started.
  */
 export async function startRedisCluster(
@@ -125,7 +131,17 @@ export async function startRedisCluster(
     const deadline = Date.now() + (opts.readyTimeoutMs ?? 20_000);
     for (;;) {
       const infos = await Promise.all(nodes.map((n) => redisClusterInfo(n.port)));
-      if (infos.every((i) => i.cluster_state === 'ok' && Number(i.cluster_known_nodes) === count)) {
+      // With replicas, also wait until each has finished its first sync: a replica that never
+      // synced cannot take over (its data is too old), so a failover test would find none.
+      const repl =
+        replicas > 0
+          ? await Promise.all(nodes.map((n) => infoMap(n.port, 'INFO replication')))
+          : [];
+      const synced = repl.filter((r) => r.role === 'slave' && r.master_link_status === 'up');
+      if (
+        infos.every((i) => i.cluster_state === 'ok' && Number(i.cluster_known_nodes) === count) &&
+        synced.length === masters * replicas
+      ) {
         break;
       }
       if (Date.now() > deadline) {
