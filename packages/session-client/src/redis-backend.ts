@@ -9,6 +9,7 @@ import {
   type RedisClusterOptions,
 } from 'redis';
 import type {
+  AckLevel,
   ApplyOptions,
   LoadOptions,
   SessionBackend,
@@ -37,6 +38,8 @@ export interface RedisClusterLike {
   ): Promise<unknown>;
   readonly masters: readonly unknown[];
   nodeClient(node: never): Promise<RedisClientLike>;
+  /** node-redis's slot map (internal; used to re-read it after a master failed). */
+  readonly _slots?: { rediscover(startWith: unknown): Promise<void> };
   close(): Promise<void>;
 }
 
@@ -58,6 +61,13 @@ export interface RedisBackendOptions {
   readonly commandTimeoutMs?: number;
   /** `close()` also closes the client (default: true when {@link RedisBackend.connect} made it). */
   readonly ownsClient?: boolean;
+  /**
+   * Replicas that must hold a write before it is acknowledged (Redis `WAIT`, after each create
+   * and apply; default 0: Redis's asynchronous replication, a failover can lose the last
+   * writes). A write with `level: 'owner'` does not wait. Fewer confirmations in time reject
+   * with TIMEOUT (the write is on the master; a retry with its request id applies it once).
+   */
+  readonly replicaAcks?: number;
 }
 
 /** Where {@link RedisBackend.connect} connects. */
@@ -99,13 +109,33 @@ function within<T>(p: Promise<T>, ms: number): Promise<T> {
   });
 }
 
+/** Makes node-redis re-read the cluster's slot map, starting from a random known master. */
+function rediscover(cluster: RedisClusterLike): Promise<void> {
+  const masters = cluster.masters as readonly { host?: string; port?: number }[];
+  const m = masters[Math.floor(Math.random() * masters.length)];
+  if (cluster._slots === undefined || m?.host === undefined) return Promise.resolve();
+  return cluster._slots.rediscover({ options: { socket: { host: m.host, port: m.port } } });
+}
+
 function runnerOf(client: AnyRedis, timeout: number): Runner {
   const options = { typeMapping: BUFFERS, timeout };
   if ('masters' in client) {
     const cluster = client as RedisClusterLike;
+    const send = (key: Arg | undefined, readonly: boolean, args: Arg[]): Promise<unknown> =>
+      within(cluster.sendCommand(key, readonly, args, options), timeout);
     return {
-      run: (key, readonly, args) =>
-        within(cluster.sendCommand(key, readonly, args, options), timeout),
+      // node-redis re-reads the slot map only on MOVED/ASK, which a dead master never sends: after
+      // a connection failure or timeout, re-read it (a failover may have promoted a replica) and
+      // try once more. Every command here is safe to repeat (the scripts check the request id).
+      run: async (key, readonly, args) => {
+        try {
+          return await send(key, readonly, args);
+        } catch (err) {
+          if (err instanceof ErrorReply) throw err;
+          await within(rediscover(cluster), timeout).catch(() => undefined);
+          return send(key, readonly, args);
+        }
+      },
       nodes: async () => {
         const out: ((args: Arg[]) => Promise<unknown>)[] = [];
         for (const m of cluster.masters) {
@@ -176,6 +206,8 @@ export class RedisBackend implements SessionBackend {
   readonly #prefix: string;
   readonly #grace: string;
   readonly #owns: boolean;
+  readonly #replicaAcks: number;
+  readonly #waitMs: string;
   #closed = false;
 
   /** @param options - the client and the layout */
@@ -191,6 +223,11 @@ export class RedisBackend implements SessionBackend {
     }
     this.#grace = String(grace);
     this.#owns = options.ownsClient ?? false;
+    this.#replicaAcks = options.replicaAcks ?? 0;
+    if (!Number.isSafeInteger(this.#replicaAcks) || this.#replicaAcks < 0) {
+      throw new SessionBackendError('INVALID_ARGUMENT', 'replicaAcks must be an integer >= 0');
+    }
+    this.#waitMs = String(Math.max(1, Math.floor((options.commandTimeoutMs ?? 2000) * 0.8)));
     this.#runner = runnerOf(options.client, options.commandTimeoutMs ?? 2000);
   }
 
@@ -261,6 +298,27 @@ export class RedisBackend implements SessionBackend {
     }
   }
 
+  /** Waits until `replicaAcks` replicas hold this connection's writes (Redis `WAIT`). */
+  async #replicated(hashKey: string, level: AckLevel | undefined, what: string): Promise<void> {
+    if (this.#replicaAcks === 0 || level === 'owner') return;
+    let got: unknown;
+    try {
+      got = await this.#runner.run(hashKey, false, [
+        'WAIT',
+        String(this.#replicaAcks),
+        this.#waitMs,
+      ]);
+    } catch (err) {
+      throw backendError(err, what);
+    }
+    if (typeof got !== 'number' || got < this.#replicaAcks) {
+      throw new SessionBackendError(
+        'TIMEOUT',
+        `${what}: ${String(got)} of ${this.#replicaAcks} replicas confirmed in ${this.#waitMs} ms; retry with the same request id`,
+      );
+    }
+  }
+
   /** {@inheritDoc SessionBackend.load} */
   async load(key: string, options: LoadOptions = {}): Promise<Session | null> {
     this.#open();
@@ -323,6 +381,7 @@ export class RedisBackend implements SessionBackend {
     );
     if (r[0] === -3)
       throw new SessionBackendError('EXISTS', 'a session with this key exists already');
+    await this.#replicated(this.hashKey(session.key), options.level, 'create');
     return { epoch: 0, seq: r[1]! };
   }
 
@@ -387,6 +446,7 @@ export class RedisBackend implements SessionBackend {
     if (r[0] === -2) {
       throw new SessionBackendError('CAS_FAILED', 'the session changed since the expected version');
     }
+    await this.#replicated(this.hashKey(key), options.level, 'apply');
     return { epoch: 0, seq: r[1]! };
   }
 
