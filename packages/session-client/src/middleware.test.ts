@@ -141,6 +141,11 @@ async function app(
       res.end(`late refused: ${(err as { code?: string }).code}\n`);
     }
   });
+  a.get('/own-cookie', (req, res) => {
+    (req as unknown as CohortSessionRequest).session.x = 1;
+    res.writeHead(200, { 'Set-Cookie': 'theme=dark; Path=/', 'content-type': 'text/plain' });
+    res.end('ok');
+  });
   a.get('/stream', (req, res) => {
     (req as unknown as CohortSessionRequest).session.streamed = true;
     res.writeHead(200, { 'content-type': 'text/plain' });
@@ -332,6 +337,14 @@ describe('cohortSession(): response released after the acknowledgement', () => {
     expect(backend.calls.apply).toBe(2);
     const key = first.cookie!.split('=')[1]!.split('.')[0]!;
     expect((await inner.load(key))!.version.seq).toBe(2); // created at 1, one apply
+  });
+
+  it('keeps the session cookie when the handler passes its own Set-Cookie to writeHead', async () => {
+    const { server } = await app(new MemoryBackend(), { route: 'a' });
+    const r = await get(`${server.url}/own-cookie`);
+    expect(r.setCookies).toHaveLength(2);
+    expect(r.setCookies[0]).toBe('theme=dark; Path=/');
+    expect(r.setCookies[1]).toMatch(/^cohort\.sid=[A-Za-z0-9_-]{22}\.a; /);
   });
 
   it('onStoreError answers instead of the default 503', async () => {

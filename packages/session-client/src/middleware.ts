@@ -348,8 +348,11 @@ export function cohortSession(options: CohortSessionOptions): CohortSessionMiddl
       get: () => handle.id,
     });
 
+    const added: string[] = [];
     const setCookie = (): void => {
-      appendSetCookie(res, serializeCookie(cookie, cookieValue(handle.id), now()));
+      const c = serializeCookie(cookie, cookieValue(handle.id), now());
+      added.push(c);
+      appendSetCookie(res, c);
     };
 
     const finish = (): Promise<void> | undefined => {
@@ -358,7 +361,9 @@ export function cohortSession(options: CohortSessionOptions): CohortSessionMiddl
         cache.delete(stored.key);
         touches.drop(stored.key);
         if (found.found || !isNew) {
-          appendSetCookie(res, serializeCookie(cookie, '', t2, true));
+          const c = serializeCookie(cookie, '', t2, true);
+          added.push(c);
+          appendSetCookie(res, c);
         }
         if (isNew) return undefined;
         stats.destroys++;
@@ -447,6 +452,7 @@ export function cohortSession(options: CohortSessionOptions): CohortSessionMiddl
 
     holdResponse(res, {
       beforeOutput: finish,
+      cookies: () => added,
       onFailure: (err, send) => onStoreError(err, req, res, send),
     });
   }

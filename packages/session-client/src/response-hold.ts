@@ -14,6 +14,27 @@ type Call = {
 export interface HoldHooks {
   readonly beforeOutput: () => Promise<void> | undefined;
   readonly onFailure: (err: unknown, send: (status: number, body: string) => void) => void;
+  /**
+   * `Set-Cookie` values the hook added. `writeHead(status, headers)` replaces headers set before
+   * with those it is given; when it is given its own `Set-Cookie`, these are added to it so the
+   * session cookie is not lost.
+   */
+  readonly cookies?: () => readonly string[];
+}
+
+/** Adds `extra` cookies to a `Set-Cookie` given to `writeHead` as an object, if it has one. */
+function withCookies(args: unknown[], extra: readonly string[]): unknown[] {
+  if (extra.length === 0) return args;
+  const i = args.findIndex((a) => typeof a === 'object' && a !== null && !Array.isArray(a));
+  if (i < 0) return args;
+  const headers = args[i] as Record<string, unknown>;
+  const name = Object.keys(headers).find((k) => k.toLowerCase() === 'set-cookie');
+  if (name === undefined) return args;
+  const v = headers[name];
+  const theirs = Array.isArray(v) ? v.map(String) : [String(v)];
+  const copy = [...args];
+  copy[i] = { ...headers, [name]: [...theirs, ...extra.filter((c) => !theirs.includes(c))] };
+  return copy;
 }
 
 /**
@@ -36,7 +57,12 @@ export function holdResponse(res: ServerResponse, hooks: HoldHooks): void {
   let needDrain = false;
 
   const run = (call: Call): unknown =>
-    (original[call.method] as (...a: unknown[]) => unknown).apply(res, call.args);
+    (original[call.method] as (...a: unknown[]) => unknown).apply(
+      res,
+      call.method === 'writeHead' && hooks.cookies
+        ? withCookies(call.args, hooks.cookies())
+        : call.args,
+    );
 
   const release = (): void => {
     state = 'released';
