@@ -123,6 +123,8 @@ interface Claim {
 
 /** Owner-side bookkeeping of one replica. */
 interface Peer {
+  /** The replica's member id. */
+  readonly id: string;
   /** The replica acknowledged this epoch (it accepted it). */
   acked: boolean;
   /** The newest version it holds in this epoch's lineage, or null when it needs a snapshot. */
@@ -144,10 +146,15 @@ interface Rec {
   knownHigh: number;
   active: boolean;
   floor: Version;
-  log: Entry[];
-  peers: Map<string, Peer>;
-  pending: Pending[];
-  queued: Queued[];
+  /**
+   * Sequenced entries a replica may still need for catch-up: the newest `logEntries` at most,
+   * without those every replica already holds ({@link NONE} when empty, as for most sessions).
+   */
+  log: readonly Entry[];
+  /** The replicas of the accepted epoch when this node owns it, in placement order. */
+  peers: readonly Peer[];
+  pending: readonly Pending[];
+  queued: readonly Queued[];
   claim: Claim | null;
   retryAt: number;
   nudged: boolean;
@@ -160,9 +167,32 @@ interface Rec {
   deadAt: number | undefined;
 }
 
+/**
+ * The shared empty list: most sessions have no pending write, queued operation, log entry or
+ * replica at any moment, and an empty array literal costs 32 bytes per session (more once
+ * pushed to). Frozen, so a push to it throws instead of changing every session.
+ */
+const NONE: readonly never[] = Object.freeze([]);
+
+/** `list` with `x` appended: a new one-element array when `list` is empty (maybe {@link NONE}). */
+function append<T>(list: readonly T[], x: T): readonly T[] {
+  if (list.length === 0) return [x];
+  (list as T[]).push(x);
+  return list;
+}
+
+/** Epoch infos kept for sharing at most (the table is emptied when full). */
+const EPOCH_INFOS = 4096;
+
 const majority = (n: number): number => Math.floor(n / 2) + 1;
 const same = (a: Version, b: Version): boolean => a.epoch === b.epoch && a.seq === b.seq;
 const newer = (a: Version, b: Version): boolean => compareVersions(a, b) > 0;
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {
   if (a.length !== b.length || a[0] !== b[0]) return false;
@@ -197,6 +227,8 @@ export class ReplicationEngine {
   readonly #waiting = new Set<string>();
   readonly #touchDirty = new Set<string>();
   readonly #wheel: ExpiryWheel;
+  /** Equal epoch infos are shared: millions of sessions have a handful of distinct ones. */
+  readonly #epochInfos = new Map<string, EpochInfo>();
   #tokens: number;
   #tokensAt = 0;
   #lastSettle = -Infinity;
@@ -398,10 +430,10 @@ export class ReplicationEngine {
         knownHigh: 0,
         active: false,
         floor: INITIAL_VERSION,
-        log: [],
-        peers: new Map(),
-        pending: [],
-        queued: [],
+        log: NONE,
+        peers: NONE,
+        pending: NONE,
+        queued: NONE,
         claim: null,
         retryAt: 0,
         nudged: false,
@@ -546,7 +578,7 @@ export class ReplicationEngine {
           owner: this.#ownerHint(rec),
         });
       }
-      rec.queued = [];
+      rec.queued = NONE;
       this.#failPending(rec, 'OWNERSHIP_LOST');
     }
   }
@@ -580,14 +612,15 @@ export class ReplicationEngine {
     claim.phase = 'accept';
     claim.oldSet = oldSet;
     claim.accepts = new Set([this.self]);
-    rec.accepted = { epoch: claim.epoch, owner: this.self, set: p };
+    rec.accepted = this.#epochInfo(claim.epoch, this.self, p);
     rec.floor = rec.version;
-    rec.log = [];
-    rec.peers = new Map();
+    rec.log = NONE;
+    const peers: Peer[] = [];
     for (const m of p) {
       if (m !== this.self)
-        rec.peers.set(m, { acked: false, match: null, sentUpTo: null, sentAt: 0 });
+        peers.push({ id: m, acked: false, match: null, sentUpTo: null, sentAt: 0 });
     }
+    rec.peers = peers.length === 0 ? NONE : peers;
     const sent = new Set<string>(p);
     for (const m of oldSet) sent.add(m);
     sent.delete(this.self);
@@ -619,10 +652,10 @@ export class ReplicationEngine {
       this.#events.push({ type: 'expired', key: rec.key, by: 'owner', version: rec.version });
     }
     this.#lagging.add(rec.key);
-    for (const [m, peer] of rec.peers) if (peer.acked) this.#catchUp(rec, m, peer);
+    for (const peer of rec.peers) if (peer.acked) this.#catchUp(rec, peer.id, peer);
     this.#checkPending(rec);
     const queued = rec.queued;
-    rec.queued = [];
+    rec.queued = NONE;
     for (const q of queued) this.#handleOp(q.op);
     this.#scheduleExpiry(rec);
     this.#evaluate(rec, false);
@@ -644,7 +677,7 @@ export class ReplicationEngine {
           owner: this.#ownerHint(rec),
         });
       }
-      rec.queued = [];
+      rec.queued = NONE;
     }
   }
 
@@ -653,7 +686,7 @@ export class ReplicationEngine {
       if (p.id < 0) continue;
       this.#fail(p.id, code, 'ownership moved before the write was acknowledged; it may be lost');
     }
-    rec.pending = [];
+    rec.pending = NONE;
   }
 
   #ownerHint(rec: Rec): string | undefined {
@@ -772,7 +805,7 @@ export class ReplicationEngine {
         this.#send(from, { t: 'reject', key: m.key, epoch: m.epoch, promised: rec.promised });
         return;
       }
-      rec.accepted = { epoch: m.epoch, owner: from, set: m.set };
+      rec.accepted = this.#epochInfo(m.epoch, from, m.set);
       rec.ownerGoneAt = this.#viewSet.has(from) ? undefined : this.#now;
     }
     rec.heardAt = this.#now;
@@ -840,14 +873,17 @@ export class ReplicationEngine {
     if (rec.accepted.epoch !== m.epoch) return;
     const claim = rec.claim;
     if (claim && claim.phase === 'accept' && claim.epoch === m.epoch) claim.accepts.add(from);
-    const peer = rec.peers.get(from);
+    const peer = rec.peers.find((x) => x.id === from);
     if (peer) {
       peer.acked = true;
       const valid =
         (m.version.epoch === m.epoch && compareVersions(m.version, rec.version) <= 0) ||
         same(m.version, rec.floor);
       if (valid) {
-        if (peer.match === null || newer(m.version, peer.match)) peer.match = m.version;
+        if (peer.match === null || newer(m.version, peer.match)) {
+          peer.match = m.version;
+          this.#trimLog(rec);
+        }
         if (m.gap || peer.sentUpTo === null || newer(peer.match, peer.sentUpTo)) {
           peer.sentUpTo = peer.match;
         }
@@ -942,17 +978,51 @@ export class ReplicationEngine {
       rec.lease = null;
       rec.deadAt = this.#now;
     }
-    rec.log.push(entry);
-    if (rec.log.length > this.#cfg.logEntries) rec.log.shift();
-    for (const [m, peer] of rec.peers) {
+    if (rec.peers.length > 0) {
+      // Only replicas catch up from the log: a set of one keeps none.
+      rec.log = append(rec.log, entry);
+      if (rec.log.length > this.#cfg.logEntries) (rec.log as Entry[]).shift();
+    }
+    for (const peer of rec.peers) {
       if (peer.acked && peer.sentUpTo !== null && same(peer.sentUpTo, prev)) {
-        this.#send(m, { t: 'replicate', key: rec.key, epoch, entries: [entry] });
+        this.#send(peer.id, { t: 'replicate', key: rec.key, epoch, entries: [entry] });
         peer.sentUpTo = version;
       } else {
         this.#lagging.add(rec.key);
       }
     }
     return version;
+  }
+
+  /**
+   * Drops the log entries every replica holds (their `match` only grows within an epoch, and
+   * catch-up looks for the entry after a replica's `match`, so no catch-up needs them again).
+   */
+  #trimLog(rec: Rec): void {
+    const log = rec.log;
+    if (log.length === 0) return;
+    let low: Version | null = null;
+    for (const p of rec.peers) {
+      if (p.match === null) return;
+      if (low === null || newer(low, p.match)) low = p.match;
+    }
+    if (low === null) return;
+    let i = 0;
+    while (i < log.length && compareVersions(log[i]!.version, low) <= 0) i++;
+    if (i > 0) rec.log = i === log.length ? NONE : log.slice(i);
+  }
+
+  /** The epoch info `{ epoch, owner, set }`, shared with every other record that has it. */
+  #epochInfo(epoch: number, owner: string, set: readonly string[]): EpochInfo {
+    const id = `${epoch}\u0000${owner}\u0000${set.join('\u0000')}`;
+    const known = this.#epochInfos.get(id);
+    if (known && known.epoch === epoch && known.owner === owner && sameList(known.set, set)) {
+      return known;
+    }
+    if (this.#epochInfos.size >= EPOCH_INFOS) this.#epochInfos.clear();
+    const info: EpochInfo = Object.freeze({ epoch, owner, set: Object.freeze([...set]) });
+    this.#epochInfos.set(id, info);
+    return info;
   }
 
   /** Sends a lagging replica what it misses: log entries, a snapshot, or the accept again. */
@@ -993,8 +1063,12 @@ export class ReplicationEngine {
     const keep: Pending[] = [];
     for (const p of rec.pending) {
       let count = 1;
-      for (const [m, peer] of rec.peers) {
-        if (set.includes(m) && peer.match !== null && compareVersions(peer.match, p.version) >= 0) {
+      for (const peer of rec.peers) {
+        if (
+          set.includes(peer.id) &&
+          peer.match !== null &&
+          compareVersions(peer.match, p.version) >= 0
+        ) {
           count++;
         }
       }
@@ -1005,7 +1079,7 @@ export class ReplicationEngine {
         this.#events.push({ type: 'expired', key: rec.key, by: 'owner', version: p.version });
       } else this.#ok(p.id, p.version, p.token ? { token: p.token } : {});
     }
-    rec.pending = keep;
+    rec.pending = keep.length === 0 ? NONE : keep;
   }
 
   // ---------------------------------------------------------------- client operations
@@ -1028,7 +1102,7 @@ export class ReplicationEngine {
       const p = this.#placement(op.key);
       if (p[0] === this.self) {
         const r = rec ?? this.#rec(op.key);
-        r.queued.push({ op, deadline: this.#now + this.#cfg.opTimeoutMs });
+        r.queued = append(r.queued, { op, deadline: this.#now + this.#cfg.opTimeoutMs });
         this.#waiting.add(op.key);
         this.#unsettled.add(op.key);
         if (!r.claim) {
@@ -1168,7 +1242,13 @@ export class ReplicationEngine {
       this.#ok(id, version, token ? { token } : {});
       return;
     }
-    rec.pending.push({ id, version, level, deadline: this.#now + this.#cfg.opTimeoutMs, token });
+    rec.pending = append(rec.pending, {
+      id,
+      version,
+      level,
+      deadline: this.#now + this.#cfg.opTimeoutMs,
+      token,
+    });
     this.#waiting.add(rec.key);
     this.#checkPending(rec);
   }
@@ -1214,7 +1294,7 @@ export class ReplicationEngine {
       // Forget the tombstone, unless work is under way or a replica has yet to learn the end.
       let behind = false;
       if (rec.active) {
-        for (const p of rec.peers.values()) {
+        for (const p of rec.peers) {
           if (!p.acked || p.match === null || newer(rec.version, p.match)) behind = true;
         }
       }
@@ -1271,10 +1351,10 @@ export class ReplicationEngine {
         continue;
       }
       let behind = false;
-      for (const [m, peer] of rec.peers) {
+      for (const peer of rec.peers) {
         if (peer.acked && peer.match !== null && same(peer.match, rec.version)) continue;
         behind = true;
-        if (now - peer.sentAt >= cfg.retransmitMs) this.#catchUp(rec, m, peer);
+        if (now - peer.sentAt >= cfg.retransmitMs) this.#catchUp(rec, peer.id, peer);
       }
       if (!behind) this.#lagging.delete(key);
     }
@@ -1295,7 +1375,7 @@ export class ReplicationEngine {
             );
           } else if (p.deadline > now) keep.push(p);
         }
-        rec.pending = keep;
+        rec.pending = keep.length === 0 ? NONE : keep;
       }
       if (rec.queued.length > 0) {
         const keep: Queued[] = [];
@@ -1304,7 +1384,7 @@ export class ReplicationEngine {
             this.#fail(q.op.id, 'UNAVAILABLE', 'could not take ownership of the session in time');
           } else keep.push(q);
         }
-        rec.queued = keep;
+        rec.queued = keep.length === 0 ? NONE : keep;
       }
       if (rec.pending.length === 0 && rec.queued.length === 0) this.#waiting.delete(key);
     }
