@@ -17,6 +17,8 @@ const onUncaught = (e: unknown): void => {
 
 let httpMember: TestMember;
 let bigMember: TestMember;
+/** A member that reads whole uploads, behind a two-connection pool. */
+let slowMember: TestMember;
 const ajp = createAjpServer({ secret: 's3cret' }, (req, res) => {
   req.resume();
   req.on('end', () => res.end(`ajp ${req.method} ${req.url}`));
@@ -35,11 +37,17 @@ beforeAll(async () => {
     res.end(big);
   });
   await ajp.listen(0, '127.0.0.1');
+  slowMember = await startMember(routeEcho('s1'));
   p = await startProxy({
     timeouts: { request: 700, headers: 700 },
     balancers: [
       { name: 'http', path: '/h', members: [{ url: httpMember.url, route: 'h1' }] },
       { name: 'big', path: '/big', members: [{ url: bigMember.url, route: 'b1' }] },
+      {
+        name: 'slow',
+        path: '/slow',
+        members: [{ url: slowMember.url, route: 's1', maxConnections: 2 }],
+      },
       {
         name: 'ajp',
         path: '/a',
@@ -54,6 +62,7 @@ afterAll(async () => {
   await p.stop();
   await httpMember.close();
   await bigMember.close();
+  await slowMember.close();
   await ajp.close();
 });
 
@@ -142,6 +151,33 @@ describe('client aborts never end the process', () => {
     await sendThenReset([`GET /big HTTP/1.1\r\nHost: x\r\n\r\n`], 150);
     await sleep(100);
     await stillServes();
+  });
+
+  it('clients that end or reset mid-body while waiting for a busy member hold no member connection', async () => {
+    // The member pool has 2 connections, both taken by uploads; more uploads wait in its queue.
+    // Every client goes away: each request must end with its client — not wait for a
+    // connection and then, forever, for a body byte that can never come.
+    const clients: Socket[] = [];
+    for (let i = 0; i < 6; i++) {
+      const s = await open();
+      s.on('error', () => {});
+      s.write(head('/slow/up', 'Content-Length: 1000000\r\n') + 'x'.repeat(1000));
+      clients.push(s);
+    }
+    await sleep(200);
+    for (const [i, s] of clients.entries()) {
+      if (i % 2 === 0) s.end();
+      else s.resetAndDestroy();
+    }
+    await sleep(500);
+    const slow = p.proxy.status().balancers.find((b) => b.name === 'slow')!.members[0]!;
+    expect(slow.inflight).toBe(0);
+    const started = Date.now();
+    const r = await fetch(p.url + '/slow/ok');
+    expect(r.status).toBe(200);
+    await r.arrayBuffer();
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(uncaught).toEqual([]);
   });
 
   it('fuzz: resets at random points of random requests (headers, body, response)', async () => {

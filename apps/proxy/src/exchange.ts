@@ -139,6 +139,16 @@ export class Exchange implements ForwardHandler {
     }
   };
 
+  /**
+   * The client's body broke (reset, ended early, bad framing, too slow) while an attempt runs:
+   * the attempt is aborted at once — also while it waits in a member pool's queue — and the
+   * client answered 400 if it is still there.
+   */
+  private readonly onBodyFailure = (err: Error): void => {
+    if (this.done || !this.inflight) return;
+    this.abortAttempt?.(err);
+  };
+
   /** Starts with a body that was buffered after the exchange was created. */
   startWith(body: Buffer): void {
     if (this.done) return;
@@ -185,6 +195,13 @@ export class Exchange implements ForwardHandler {
     let body: Buffer | Readable | null;
     if (this.body === 'stream') {
       this.bridge = new BodyBridge(req, this.env.maxBodyBytes, this.bodyStart);
+      this.bridge.onClientFailure = this.onBodyFailure;
+      if (this.bridge.clientFailed) {
+        // The body broke before this attempt: nothing to send, nobody to blame.
+        this.endAttempt();
+        this.reply(400, 'the request body could not be read', undefined, true);
+        return;
+      }
       body = this.bridge;
     } else body = this.body;
     this.abortAttempt = m.transport.forward(

@@ -391,14 +391,15 @@ export class FrontConnection implements RequestConnection, ResponseConnection {
         const res = this.res;
         const err = new FrontRequestError('REQUEST_TIMEOUT', 408, 'the request body took too long');
         if (res !== undefined && !res.headersSent) {
-          // Answer 408 in place of the response; the exchange sees its client go away.
+          // Answer 408 in place of the response; the exchange sees its client go away (and
+          // ends its attempt) before its body is failed, so it answers nothing itself.
           this.res = undefined;
-          this.bodyFailed(err);
           const onClose = res.onClose;
           res.onClose = undefined;
           this.host.refuse(this.socket, err);
-          this.startDeadline('linger');
           onClose?.();
+          this.bodyFailed(err);
+          this.startDeadline('linger');
         } else {
           this.bodyFailed(err);
           this.socket.destroy();

@@ -41,6 +41,12 @@ export class BodyBridge extends Readable implements BodySink {
   consumedAfterStart = 0;
   /** The client's side failed (malformed chunked body, connection reset): not the member's fault. */
   clientFailed = false;
+  /**
+   * Told when the client's side fails, whoever reads the bridge: a request still waiting for a
+   * member connection must end then, not when a connection frees up and waits for a body byte
+   * that can never come.
+   */
+  onClientFailure: ((err: Error) => void) | undefined = undefined;
   private readonly src: FrontRequest;
   private readonly limit: number;
 
@@ -63,6 +69,7 @@ export class BodyBridge extends Readable implements BodySink {
       }
     }
     if (src.failure !== undefined) {
+      // Failed before this bridge existed: its reader sees the error on its first read.
       this.clientFailed = true;
       this.destroy(src.failure);
       return;
@@ -92,6 +99,7 @@ export class BodyBridge extends Readable implements BodySink {
     if (this.destroyed) return;
     this.clientFailed = true;
     this.destroy(err);
+    this.onClientFailure?.(err);
   }
 
   override _read(): void {

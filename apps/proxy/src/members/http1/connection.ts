@@ -153,6 +153,10 @@ export class Http1Connection implements ResponseSink, RequestCarrier {
       body.on('end', this.onBodyEnd);
       body.on('error', this.onBodyError);
       body.on('close', this.onBodyClose);
+      // A body that was destroyed while the request waited for this connection never emits
+      // again: fail the request now, keeping the connection (nothing was written).
+      if (body.destroyed)
+        this.giveUp(r, body.errored ?? new Error('the request body was closed before its start'));
     }
   }
 
