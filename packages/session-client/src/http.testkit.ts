@@ -39,10 +39,14 @@ export interface Reply {
   readonly headersAt: number;
 }
 
-/** One GET on a fresh connection. */
-export function get(url: string, headers: Record<string, string> = {}): Promise<Reply> {
+/** One GET (or `method`) on a fresh connection. */
+export function get(
+  url: string,
+  headers: Record<string, string> = {},
+  method = 'GET',
+): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { headers, agent: false }, (res) => {
+    const req = request(url, { headers, agent: false, method }, (res) => {
       const headersAt = performance.now();
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
