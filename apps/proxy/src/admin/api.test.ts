@@ -215,6 +215,13 @@ describe('changes through the API', () => {
       ['POST', '/api/balancers/app/members', { url: a.url, route: 'a' }, 409, 'DUPLICATE_ROUTE'],
       ['POST', '/api/balancers/app/members', { url: 'ftp://x', route: 'd' }, 400, 'INVALID_MEMBER'],
       ['POST', '/api/balancers/app/members', { url: a.url, route: '<x>' }, 400, 'INVALID_MEMBER'],
+      [
+        'POST',
+        '/api/balancers/app/members',
+        { url: c.url, route: 'd', source: 'discovery' },
+        400,
+        'BAD_REQUEST',
+      ],
       ['GET', '/api/balancers/app/members/a', undefined, 405, 'METHOD_NOT_ALLOWED'],
       ['GET', '/api/nothing', undefined, 404, 'NOT_FOUND'],
       ['PATCH', '/api/balancers/app/members/%E0%A4%A', { state: 'D' }, 400, 'BAD_REQUEST'],

@@ -144,3 +144,39 @@ describe('/metrics', () => {
     expect((await fetch(`${origin}/metrics`, { method: 'POST' })).status).toBe(405);
   });
 });
+
+describe('/metrics with active health checks', () => {
+  it('has each checked member’s last check duration and result', async () => {
+    const q = await startProxy({
+      admin: {},
+      balancers: [
+        {
+          name: 'hc',
+          affinity: { dialect: 'none' },
+          healthCheck: { interval: '100ms', rise: 1, fall: 1, jitter: 0 },
+          members: [{ url: a.url, route: 'a' }],
+        },
+      ],
+    });
+    const server = new AdminServer(q.proxy);
+    try {
+      const addr = await server.listen(0, '127.0.0.1');
+      await expect
+        .poll(() => q.proxy.status().balancers[0]!.members[0]!.checkLatencyMs, { timeout: 5000 })
+        .toBeGreaterThan(0);
+      const text = await (await fetch(`http://127.0.0.1:${addr.port}/metrics`)).text();
+      const d =
+        /^cohort_proxy_member_check_duration_seconds\{balancer="hc",member="a"\} (\S+)$/m.exec(
+          text,
+        );
+      expect(Number(d![1])).toBeGreaterThan(0);
+      expect(Number(d![1])).toBeLessThan(2);
+      expect(text).toContain('cohort_proxy_member_check_up{balancer="hc",member="a"} 1');
+      const html = await (await fetch(`http://127.0.0.1:${addr.port}/cohort-status`)).text();
+      expect(html).toMatch(/<td data-f="check" class="good">up [\d.]+ ms<\/td>/);
+    } finally {
+      await server.close();
+      await q.stop();
+    }
+  });
+});

@@ -260,6 +260,8 @@ export class AdminServer {
     }
     const body = await this.jsonBody(req);
     if (route === undefined) {
+      if ('source' in body)
+        throw new AdminError('BAD_REQUEST', 'unknown key "source" (set by the proxy)');
       this.proxy.addMember(balancer, body as unknown as AddedMember);
       return this.json(res, 201, { member: this.memberStatus(balancer, String(body['route'])) });
     }
