@@ -547,6 +547,29 @@ describe('cohortSession(): destroy, regenerate, expiry, touches', () => {
     expect((await inner.load(key))!.lastAccessedAt).toBe(t);
   });
 
+  it('with the cache off, read-only requests still record their access (batched)', async () => {
+    let t = 1_700_000_000_000;
+    const inner = new MemoryBackend({ now: () => t });
+    const backend = new SlowBackend(inner);
+    const { server, mw } = await app(backend, {
+      route: 'a',
+      now: () => t,
+      cacheSize: 0,
+      touchIntervalMs: 10_000,
+    });
+    const s1 = await get(`${server.url}/count`);
+    const key = s1.cookie!.split('=')[1]!.split('.')[0]!;
+    t += 5_000;
+    await get(`${server.url}/read`, cookieOf(s1));
+    await mw.flushTouches();
+    expect(backend.calls.touch).toBe(0); // within the interval
+    t += 6_000;
+    await get(`${server.url}/read`, cookieOf(s1));
+    await mw.flushTouches();
+    expect(backend.calls.touch).toBe(1);
+    expect((await inner.load(key))!.lastAccessedAt).toBe(t);
+  });
+
   it("with 'version' validation a due touch rides on the revalidation: no batch, no extra round trip", async () => {
     let t = 1_700_000_000_000;
     const inner = new MemoryBackend({ now: () => t });

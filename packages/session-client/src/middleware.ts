@@ -412,9 +412,11 @@ export function cohortSession(options: CohortSessionOptions): CohortSessionMiddl
       }
       if (repin || rolling) setCookie();
       const e = cache.peek(stored.key);
-      const touchDue = e === undefined || t2 - e.storedAccess >= touchInterval;
+      // The access time the store has: the cache's record, or (not cached) the loaded state's.
+      const storedAccess = e?.storedAccess ?? stored.lastAccessedAt;
+      const touchDue = t2 - storedAccess >= touchInterval;
       if (delta === null) {
-        if (touchDue && e !== undefined) touches.add(stored.key, t2);
+        if (touchDue) touches.add(stored.key, t2);
         return undefined;
       }
       touches.drop(stored.key);
