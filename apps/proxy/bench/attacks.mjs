@@ -519,7 +519,7 @@ async function cohort(backendPort, extra, label) {
     file,
     `listen: 127.0.0.1:${port}\nlog: { access: false }\n${extra}` +
       `balancers:\n  - name: attacks\n    members:\n      - url: http://127.0.0.1:${backendPort}\n` +
-      `        route: b1\n        maxConnections: 128\n`,
+      `        route: b1\n`,
   );
   const logFile = join(dir, 'proxy.log');
   const start = async () => {
@@ -588,7 +588,7 @@ async function peer(h, extra = {}) {
 }
 
 const COHORT_TIMEOUTS =
-  'cohort defaults: headers 10s, idle 5s, request 300s, connect 3s, response 60s, body 60s, queue 10s, send 60s; retryBodyCap 64k; member maxConnections 128; log.access false';
+  'cohort defaults: headers 10s, idle 5s, request 300s, connect 3s, response 60s, body 60s, queue 10s, send 60s; retryBodyCap 64k; member maxConnections 1024 (the default); log.access false';
 const PROXIES = [
   {
     name: 'cohort-proxy (defaults)',

@@ -128,7 +128,7 @@ export const memberSchema = withAliases(
     redirect: route.optional(),
     domain: z.string().min(1).optional(),
     secret: z.string().min(1).optional(),
-    maxConnections: z.number().int().min(1).max(65_536).default(128),
+    maxConnections: z.number().int().min(1).max(65_536).default(1024),
   }),
 );
 
