@@ -183,6 +183,9 @@ function append<T>(list: readonly T[], x: T): readonly T[] {
 
 /** Epoch infos kept for sharing at most (the table is emptied when full). */
 const EPOCH_INFOS = 4096;
+/** Attribute names kept for sharing at most, and the longest shared (longer ones are kept as they come). */
+const NAMES = 4096;
+const NAME_LENGTH = 64;
 
 const majority = (n: number): number => Math.floor(n / 2) + 1;
 const same = (a: Version, b: Version): boolean => a.epoch === b.epoch && a.seq === b.seq;
@@ -229,6 +232,11 @@ export class ReplicationEngine {
   readonly #wheel: ExpiryWheel;
   /** Equal epoch infos are shared: millions of sessions have a handful of distinct ones. */
   readonly #epochInfos = new Map<string, EpochInfo>();
+  /**
+   * Attribute names, shared: a decoded delta or snapshot brings a new string for every name, and
+   * a session keeps its names for its whole life.
+   */
+  readonly #names = new Map<string, string>();
   #tokens: number;
   #tokensAt = 0;
   #lastSettle = -Infinity;
@@ -913,7 +921,7 @@ export class ReplicationEngine {
   }
 
   #install(rec: Rec, s: Snapshot): void {
-    rec.session = s.session;
+    rec.session = s.session === null ? null : this.#internSession(s.session);
     rec.version = s.version;
     rec.lease = s.lease;
     rec.deadAt = s.session === null ? this.#now : undefined;
@@ -933,7 +941,7 @@ export class ReplicationEngine {
         });
       }
       if (base === null) return false;
-      const next = applyDelta(base, e.delta, { version: e.version });
+      const next = applyDelta(base, this.#internDelta(e.delta), { version: e.version });
       rec.session = next;
       rec.version = e.version;
       if (e.lease !== undefined) rec.lease = e.lease;
@@ -1010,6 +1018,33 @@ export class ReplicationEngine {
     let i = 0;
     while (i < log.length && compareVersions(log[i]!.version, low) <= 0) i++;
     if (i > 0) rec.log = i === log.length ? NONE : log.slice(i);
+  }
+
+  /** The shared copy of an attribute name. */
+  #name(name: string): string {
+    if (name.length > NAME_LENGTH) return name;
+    const known = this.#names.get(name);
+    if (known !== undefined) return known;
+    if (this.#names.size >= NAMES) this.#names.clear();
+    this.#names.set(name, name);
+    return name;
+  }
+
+  /** `delta` with shared attribute names (its ops are checked already). */
+  #internDelta(delta: Delta): Delta {
+    if (!delta.ops.some((op) => op.op === 'set' || op.op === 'remove')) return delta;
+    const ops = delta.ops.map((op) =>
+      op.op === 'set' || op.op === 'remove' ? { ...op, name: this.#name(op.name) } : op,
+    );
+    return { key: delta.key, base: delta.base, ops };
+  }
+
+  /** `session` with shared attribute names. */
+  #internSession(session: Session): Session {
+    if (session.attributes.size === 0) return session;
+    const attributes = new Map<string, Uint8Array>();
+    for (const [name, value] of session.attributes) attributes.set(this.#name(name), value);
+    return { ...session, attributes };
   }
 
   /** The epoch info `{ epoch, owner, set }`, shared with every other record that has it. */
@@ -1188,7 +1223,7 @@ export class ReplicationEngine {
           version: rec.version,
         });
       }
-      const delta = createDelta(rec.key, rec.version, op.ops as Op[]);
+      const delta = this.#internDelta(createDelta(rec.key, rec.version, op.ops as Op[]));
       const version = this.#sequence(rec, base, delta, create, undefined);
       this.#await(rec, op.id, version, op.level ?? 'quorum', undefined);
       if (create) this.#scheduleExpiry(rec);
