@@ -135,6 +135,12 @@ interface Peer {
   sentAt: number;
 }
 
+/**
+ * Everything the engine holds for one session. One per session on every replica, so its size is
+ * the engine's memory: lists that are usually empty share {@link NONE}, and a time nobody will
+ * read is undefined rather than a stale number (a number field costs a 16-byte heap number per
+ * record, times being fractional ms).
+ */
 interface Rec {
   readonly key: string;
   session: Session | null;
@@ -158,12 +164,16 @@ interface Rec {
   claim: Claim | null;
   retryAt: number;
   nudged: boolean;
-  lastAccess: number;
+  /** The last client access (set, and read, only while this node is the active owner). */
+  lastAccess: number | undefined;
   touchAt: number | undefined;
-  lastTouchRepl: number;
+  /** When a touch was last replicated (set, and read, only while the active owner). */
+  lastTouchRepl: number | undefined;
   leaseUntil: number;
-  heardAt: number;
+  /** When the owner last reached this replica (set by every accept, read only at a replica). */
+  heardAt: number | undefined;
   ownerGoneAt: number | undefined;
+  /** When the session ended (read only while it has none: undefined while it is live). */
   deadAt: number | undefined;
 }
 
@@ -240,7 +250,10 @@ export class ReplicationEngine {
   #tokens: number;
   #tokensAt = 0;
   #lastSettle = -Infinity;
-  #now = 0;
+  // Declared without a value (so it is undefined until the first call): V8 then keeps it as a
+  // reference to the number the caller passed, and every time stored from it during one call
+  // shares that one heap number instead of allocating its own.
+  #now!: number;
   #out = new Map<string, Message[]>();
   #results: OpResult[] = [];
   #events: EngineEvent[] = [];
@@ -445,11 +458,11 @@ export class ReplicationEngine {
         claim: null,
         retryAt: 0,
         nudged: false,
-        lastAccess: this.#now,
+        lastAccess: undefined,
         touchAt: undefined,
-        lastTouchRepl: this.#now,
+        lastTouchRepl: undefined,
         leaseUntil: 0,
-        heardAt: this.#now,
+        heardAt: undefined,
         ownerGoneAt: undefined,
         // A record that never gets a session (a read of an unknown key, a claim that found
         // nothing) is forgotten like a tombstone.
@@ -948,7 +961,7 @@ export class ReplicationEngine {
       if (next === null) {
         rec.lease = null;
         rec.deadAt = this.#now;
-      }
+      } else rec.deadAt = undefined;
       return true;
     } catch (err) {
       if (err instanceof SessionCodecError) return false;
@@ -985,7 +998,7 @@ export class ReplicationEngine {
     if (next === null) {
       rec.lease = null;
       rec.deadAt = this.#now;
-    }
+    } else rec.deadAt = undefined;
     if (rec.peers.length > 0) {
       // Only replicas catch up from the log: a set of one keeps none.
       rec.log = append(rec.log, entry);
@@ -1307,10 +1320,10 @@ export class ReplicationEngine {
     }
     const ttl = rec.session.maxInactiveSeconds;
     if (ttl < 0) return undefined;
-    if (rec.active) return rec.lastAccess + ttl * 1000;
+    if (rec.active) return rec.lastAccess! + ttl * 1000;
     if (rec.accepted?.owner === this.self || rec.ownerGoneAt === undefined) return undefined;
     const grace = this.#grace(rec);
-    return Math.max(rec.heardAt + ttl * 1000 + grace, rec.ownerGoneAt + grace);
+    return Math.max(rec.heardAt! + ttl * 1000 + grace, rec.ownerGoneAt + grace);
   }
 
   #scheduleExpiry(rec: Rec): void {
@@ -1429,7 +1442,7 @@ export class ReplicationEngine {
         this.#touchDirty.delete(key);
         continue;
       }
-      if (now - rec.lastTouchRepl < this.#touchInterval(rec)) continue;
+      if (now - rec.lastTouchRepl! < this.#touchInterval(rec)) continue;
       const delta = createDelta(rec.key, rec.version, [{ op: 'touch', at: rec.touchAt }]);
       this.#sequence(rec, rec.session, delta, undefined, undefined);
       rec.lastTouchRepl = now;
