@@ -32,6 +32,15 @@ import type {
 } from './messages.js';
 import type { AckLevel, ClientOp, OpResult, WriteOp } from './ops.js';
 import { placementOf } from './placement.js';
+import {
+  append,
+  NONE,
+  SessionRecord,
+  type Claim,
+  type Peer,
+  type Pending,
+  type Queued,
+} from './session-record.js';
 
 /** Something that happened to a session on this node, for logs, metrics and tests. */
 export type EngineEvent =
@@ -90,106 +99,7 @@ export interface EngineOptions {
   readonly config?: Partial<EngineConfig>;
 }
 
-interface Pending {
-  /** The client operation's id, or -1 for the owner's own expiry. */
-  readonly id: number;
-  readonly version: Version;
-  readonly level: AckLevel;
-  readonly deadline: number;
-  readonly token: Version | undefined;
-}
-
-interface Queued {
-  readonly op: ClientOp;
-  readonly deadline: number;
-}
-
-interface PromiseInfo {
-  readonly accepted: EpochInfo | null;
-}
-
-interface Claim {
-  readonly epoch: number;
-  readonly startedAt: number;
-  lastSendAt: number;
-  phase: 'prepare' | 'accept';
-  sent: Set<string>;
-  readonly promises: Map<string, PromiseInfo>;
-  highest: EpochInfo | null;
-  best: Snapshot | null;
-  oldSet: readonly string[];
-  accepts: Set<string>;
-}
-
-/** Owner-side bookkeeping of one replica. */
-interface Peer {
-  /** The replica's member id. */
-  readonly id: string;
-  /** The replica acknowledged this epoch (it accepted it). */
-  acked: boolean;
-  /** The newest version it holds in this epoch's lineage, or null when it needs a snapshot. */
-  match: Version | null;
-  /** The newest version sent to it. */
-  sentUpTo: Version | null;
-  /** When catch-up or an accept was last sent. */
-  sentAt: number;
-}
-
-/**
- * Everything the engine holds for one session. One per session on every replica, so its size is
- * the engine's memory: lists that are usually empty share {@link NONE}, and a time nobody will
- * read is undefined rather than a stale number (a number field costs a 16-byte heap number per
- * record, times being fractional ms).
- */
-interface Rec {
-  readonly key: string;
-  session: Session | null;
-  version: Version;
-  lease: LeaseState | null;
-  promised: number;
-  promisedTo: string;
-  accepted: EpochInfo | null;
-  knownHigh: number;
-  active: boolean;
-  floor: Version;
-  /**
-   * Sequenced entries a replica may still need for catch-up: the newest `logEntries` at most,
-   * without those every replica already holds ({@link NONE} when empty, as for most sessions).
-   */
-  log: readonly Entry[];
-  /** The replicas of the accepted epoch when this node owns it, in placement order. */
-  peers: readonly Peer[];
-  pending: readonly Pending[];
-  queued: readonly Queued[];
-  claim: Claim | null;
-  retryAt: number;
-  nudged: boolean;
-  /** The last client access (set, and read, only while this node is the active owner). */
-  lastAccess: number | undefined;
-  touchAt: number | undefined;
-  /** When a touch was last replicated (set, and read, only while the active owner). */
-  lastTouchRepl: number | undefined;
-  leaseUntil: number;
-  /** When the owner last reached this replica (set by every accept, read only at a replica). */
-  heardAt: number | undefined;
-  ownerGoneAt: number | undefined;
-  /** When the session ended (read only while it has none: undefined while it is live). */
-  deadAt: number | undefined;
-}
-
-/**
- * The shared empty list: most sessions have no pending write, queued operation, log entry or
- * replica at any moment, and an empty array literal costs 32 bytes per session (more once
- * pushed to). Frozen, so a push to it throws instead of changing every session.
- */
-const NONE: readonly never[] = Object.freeze([]);
-
-/** `list` with `x` appended: a new one-element array when `list` is empty (maybe {@link NONE}). */
-function append<T>(list: readonly T[], x: T): readonly T[] {
-  if (list.length === 0) return [x];
-  (list as T[]).push(x);
-  return list;
-}
+type Rec = SessionRecord;
 
 /** Epoch infos kept for sharing at most (the table is emptied when full). */
 const EPOCH_INFOS = 4096;
@@ -440,34 +350,7 @@ export class ReplicationEngine {
   #rec(key: string): Rec {
     let rec = this.#recs.get(key);
     if (!rec) {
-      rec = {
-        key,
-        session: null,
-        version: INITIAL_VERSION,
-        lease: null,
-        promised: 0,
-        promisedTo: '',
-        accepted: null,
-        knownHigh: 0,
-        active: false,
-        floor: INITIAL_VERSION,
-        log: NONE,
-        peers: NONE,
-        pending: NONE,
-        queued: NONE,
-        claim: null,
-        retryAt: 0,
-        nudged: false,
-        lastAccess: undefined,
-        touchAt: undefined,
-        lastTouchRepl: undefined,
-        leaseUntil: 0,
-        heardAt: undefined,
-        ownerGoneAt: undefined,
-        // A record that never gets a session (a read of an unknown key, a claim that found
-        // nothing) is forgotten like a tombstone.
-        deadAt: this.#now,
-      };
+      rec = new SessionRecord(key, this.#now);
       this.#recs.set(key, rec);
       this.#scheduleExpiry(rec);
     }
