@@ -328,6 +328,10 @@ export class Exchange implements ForwardHandler {
     this.resume?.();
   };
 
+  onNotice(notice: MemberNotice): void {
+    if (this.member !== undefined) this.env.onMemberNotice(this.b, this.member, notice);
+  }
+
   onEnd(notice?: MemberNotice): void {
     this.endAttempt();
     const m = this.member!;

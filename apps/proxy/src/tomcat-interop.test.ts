@@ -142,9 +142,11 @@ describe.skipIf(peersMissing).each(['http', 'ajp'] as const)(
         const r = await request(`${proxy.url}/`);
         expect(r.statusCode).toBe(403);
         await r.body.dump();
-        const warned = proxy.log.lines.filter((l) => l.code === 'AJP_SECRET_REFUSED');
-        expect(warned).toHaveLength(1);
-        expect(warned[0]!.member).toBe('tc2');
+        const warned = () => proxy.log.lines.filter((l) => l.code === 'AJP_SECRET_REFUSED');
+        for (let i = 0; i < 50 && warned().length === 0; i++)
+          await new Promise((r) => setTimeout(r, 20));
+        expect(warned()).toHaveLength(1);
+        expect(warned()[0]!.member).toBe('tc2');
       },
       30_000,
     );

@@ -79,10 +79,17 @@ class Relay implements AjpDispatchHandler {
 
   onError(err: AjpRequestError): void {
     const phase = phaseOf(err);
+    // Tomcat may close the connection right after its 403 for a refused secret, before the
+    // END_RESPONSE is read: the same refusal.
+    const refused = this.status === 403 && err.responseStarted && err.code === 'CONNECTION_CLOSED';
     // as before the switch to dispatch(), the proxy hears of an abort it made on the next
     // microtask, so that an abort from inside one of its own callbacks does not re-enter it
-    if (this.aborting) queueMicrotask(() => this.h.onError(err, phase));
-    else this.h.onError(err, phase);
+    const report = (): void => {
+      if (refused) this.h.onNotice?.('auth-refused');
+      this.h.onError(err, phase);
+    };
+    if (this.aborting) queueMicrotask(report);
+    else report();
   }
 }
 

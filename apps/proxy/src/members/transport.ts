@@ -40,6 +40,8 @@ export interface ForwardHandler {
   onEnd(notice?: MemberNotice): void;
   /** The attempt failed; `phase` says how far it got (decides retries and passive detection). */
   onError(err: Error, phase: FailurePhase): void;
+  /** The transport noticed, during a failed answer, something an operator must fix. */
+  onNotice?(notice: MemberNotice): void;
   /** An informational response before the final one (103 Early Hints), to relay to the client. */
   onInformational?(status: number, statusText: string, headers: string[]): void;
 }
