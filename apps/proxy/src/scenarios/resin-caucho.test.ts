@@ -169,13 +169,19 @@ describe('scenario 1: a Resin-style cluster behind cohort-proxy in mod_caucho’
   }));
   const table: Record<string, string | number>[] = [];
 
+  let counted = { retries: 0, failovers: 0 };
   function measure(phase: string, s1Page: string): void {
+    const { retries, failovers } = proxy.proxy.stats;
+    const delta = { retries: retries - counted.retries, failovers: failovers - counted.failovers };
+    counted = { retries, failovers };
     table.push({
       phase,
       'requests per user (so far)': users[0]!.n,
       'failed requests': users.reduce((a, u) => a + u.failed, 0),
       'users that changed server': users.filter((u) => u.changedServer > 0).length,
       'lost counter increments': users.reduce((a, u) => a + u.lostCounts, 0),
+      'proxy retries': delta.retries,
+      'proxy failovers': delta.failovers,
       's1 on the status page': s1Page,
     });
   }

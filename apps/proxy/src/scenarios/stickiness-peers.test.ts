@@ -153,6 +153,7 @@ async function switchToIpHash(nginx: NginxHandle): Promise<void> {
     .replace(/(zone backends 64k;)/, '$1\n    ip_hash;')
     .replace(/(server 127\.0\.0\.1:\d+);/g, '$1 max_fails=1 fail_timeout=2s;');
   expect(conf).toContain('ip_hash;');
+  expect(conf).toContain('fail_timeout=2s;');
   writeFileSync(file, conf);
   const check = spawnSync(
     '/usr/sbin/nginx',

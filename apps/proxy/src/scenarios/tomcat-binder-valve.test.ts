@@ -118,8 +118,10 @@ describe.skipIf(peersMissing).each([true, false])(
     /** Resets the per-phase counters, runs the phase, and records one table row per protocol. */
     async function phase(name: string, run: () => Promise<void>): Promise<void> {
       const before = fronts.map((f) => f.users.map((u) => ({ ...u })));
+      const stats = fronts.map((f) => ({ ...f.proxy.proxy.stats }));
       await run();
       fronts.forEach((f, i) => {
+        const now = f.proxy.proxy.stats;
         const sum = (k: keyof User) =>
           f.users.reduce((a, u, j) => a + (u[k] as number) - (before[i]![j]![k] as number), 0);
         table.push({
@@ -134,6 +136,7 @@ describe.skipIf(peersMissing).each([true, false])(
           'sessions on tc1 / tc2': `${f.users.filter((u) => u.node === 'tc1').length} / ${f.users.filter((u) => u.node === 'tc2').length}`,
           'ids ending .tc1 / .tc2': `${f.users.filter((u) => u.id!.endsWith('.tc1')).length} / ${f.users.filter((u) => u.id!.endsWith('.tc2')).length}`,
           'ROUTEID cookies': f.users.filter((u) => u.jar.get('ROUTEID') !== undefined).length,
+          'proxy retries / failovers': `${now.retries - stats[i]!.retries} / ${now.failovers - stats[i]!.failovers}`,
         });
       });
     }
