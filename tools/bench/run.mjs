@@ -154,7 +154,8 @@ writeFileSync(join(outDir, 'summary.json'), `${JSON.stringify(summary, null, 2)}
 writeFileSync(join(outDir, 'summary.md'), renderMarkdown(summary));
 const failed = runs.filter((r) => r.status === 'failed');
 say(
-  `${runs.length - failed.length} of ${selected.length} passed${failed.length ? `; failed: ${failed.map((r) => r.name).join(', ')}` : ''}` +
+  `${runs.length - failed.length} of ${runs.length} passed${failed.length ? `; failed: ${failed.map((r) => r.name).join(', ')}` : ''}` +
+    `${notRun.length ? `; not run: ${notRun.join(', ')}` : ''}` +
     `${build.status === 'failed' ? '; the build failed' : ''} in ${duration(summary.seconds)}; ` +
     `wrote ${relative(root, join(outDir, 'summary.md'))} and summary.json`,
 );

@@ -90,6 +90,13 @@ export function renderMarkdown(s) {
       `${s.interrupted ? `; interrupted (not run: ${s.notRun.join(', ') || 'none'})` : ''}.` +
       `${s.only ? ` BENCH_ONLY=${s.only}.` : ''}`,
   );
+  if (s.mode === 'quick') {
+    out.push('');
+    out.push(
+      "A quick run (`BENCH_QUICK=1`): each bench's short mode, fewer rounds and seconds. It shows " +
+        'that every bench works; its figures are not the ones to quote (run `npm run bench`).',
+    );
+  }
   out.push('');
   out.push('## Machine');
   out.push('');

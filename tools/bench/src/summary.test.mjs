@@ -128,6 +128,8 @@ describe('renderMarkdown', () => {
       '**Failed** (exit code 3); exit code 3. Last lines:\n\n```\nline 1\nError: boom\n```',
     );
     expect(md).not.toContain('Build failure');
+    expect(md).toContain("A quick run (`BENCH_QUICK=1`): each bench's short mode");
+    expect(renderMarkdown({ ...summary, mode: 'full' })).not.toContain('A quick run');
   });
 
   it('reports a failed build with its last lines, and an interrupted run with what did not run', () => {
