@@ -236,13 +236,26 @@ describe('3 session nodes, 3 demo apps, cohort-proxy', () => {
         caughtUpAfterTestMs: caughtUpMs,
       },
       appKill: { victim: victimRoute, moved: moved.length },
+      // A session's first request (its create at the nodes, the instance's first connections).
+      firstRequestMaxMs: Math.max(...clients.map((c) => c.requests[0]!.ms)),
       failures: records
         .filter((r) => r.status !== 200)
         .slice(0, 20)
         .map((r) => ({ ...r, startedAt: r.startedAt - loadStart })),
     };
     console.log(`cluster e2e: ${JSON.stringify(line)}`);
-    for (const v of verdicts) expect(v.problems).toEqual([]);
+    const problems = verdicts.flatMap((v) => v.problems);
+    if (problems.length > 0 || line.failures.length > 0) {
+      // What the processes said (warnings and errors: membership changes, stalls), to tell a
+      // loaded machine from a defect.
+      for (const c of [
+        ...nodes.map((n) => n.child),
+        victimNode.child,
+        ...demos.map((d) => d.child),
+      ])
+        console.log(`${c.name}:\n  ${c.lines.slice(-40).join('\n  ')}`);
+    }
+    expect(problems).toEqual([]);
     expect(line.lostSessions).toBe(0);
     expect(line.lostWrites).toBe(0);
     expect(line.unexplained).toBe(0);

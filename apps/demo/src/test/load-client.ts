@@ -16,6 +16,7 @@ export interface SessionJson {
 
 /** One request as the load saw it. */
 export interface RequestRecord {
+  /** The test's phase when the answer (or the failure) came. */
   readonly phase: string;
   readonly status: number;
   readonly startedAt: number;
@@ -47,7 +48,7 @@ export class LoadClient {
 
   /**
    * @param attribute - the client's own attribute name
-   * @param phase - names the test's current phase (read when a request starts)
+   * @param phase - names the test's current phase (read when a request ends)
    * @param uncertainAt - true when a request that ran over [start, end] may have been applied
    *   twice or unseen (it was in flight at an instance that was killed)
    */
@@ -65,7 +66,6 @@ export class LoadClient {
   /** Sends one request with the jar's cookies and keeps the cookies the response sets. */
   async send(method: string, url: string, body?: string): Promise<Answer> {
     const startedAt = Date.now();
-    const phase = this.phase();
     let status = 0;
     let json: SessionJson | undefined;
     let detail: string | undefined;
@@ -99,7 +99,8 @@ export class LoadClient {
     }
     const endedAt = Date.now();
     this.requests.push({
-      phase,
+      // The phase it ended in: a request in flight when a process is killed counts for the kill.
+      phase: this.phase(),
       status,
       startedAt,
       ms: endedAt - startedAt,

@@ -79,12 +79,14 @@ export class Child {
     const seen = this.lines.find(test);
     if (seen !== undefined) return seen;
     let timer: NodeJS.Timeout | undefined;
+    const died = this.exited.then((how) => {
+      throw new Error(`${this.name} exited (${how}): ${this.lines.slice(-5).join(' | ')}`);
+    });
+    died.catch(() => undefined); // the race below reports it; an exit after the line is no error
     try {
       return await Promise.race([
         new Promise<string>((resolve) => this.#waiters.push({ test, resolve })),
-        this.exited.then((how) => {
-          throw new Error(`${this.name} exited (${how}): ${this.lines.slice(-5).join(' | ')}`);
-        }),
+        died,
         new Promise<never>((_, reject) => {
           timer = setTimeout(
             () =>
