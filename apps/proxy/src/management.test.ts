@@ -138,3 +138,37 @@ describe('management changes on a running proxy', () => {
     expect(codes.at(-1)).toBe('LAST_MEMBER');
   });
 });
+
+describe('the Resin dialect after a member is removed at run time', () => {
+  it("an owner letter keeps naming its member: removing one does not shift the others'", async () => {
+    const members = [
+      await startMember(routeEcho('r1')),
+      await startMember(routeEcho('r2')),
+      await startMember(routeEcho('r3')),
+    ];
+    const rp = await startProxy({
+      balancers: [
+        {
+          name: 'resin',
+          affinity: { dialect: 'resin', cookie: 'JSESSIONID' },
+          members: members.map((m, i) => ({ url: m.url, route: `r${i + 1}` })),
+        },
+      ],
+    });
+    try {
+      const routeOf = async (id: string) => {
+        const r = await fetch(`${rp.url}/`, { headers: { cookie: `JSESSIONID=${id}` } });
+        return ((await r.json()) as { route: string }).route;
+      };
+      expect(await routeOf('cXYZ')).toBe('r3');
+      rp.proxy.removeMember('resin', 'r2');
+      expect(await routeOf('cXYZ')).toBe('r3');
+      expect(await routeOf('aXYZ')).toBe('r1');
+      // the removed member's letter is a route no member has: balanced, never another's session
+      expect(['r1', 'r3']).toContain(await routeOf('bXYZ'));
+    } finally {
+      await rp.stop();
+      for (const m of members) await m.close();
+    }
+  });
+});

@@ -113,7 +113,11 @@ export function applyOverrides(config: ResolvedConfig, o: Overrides): ResolvedCo
       if (c === undefined) return m;
       return { ...m, state: c.state ?? m.state, weight: c.weight ?? m.weight };
     });
-    return { ...b, members: out };
+    // Resin owner letters index the members: a removed member keeps its place, so the letters
+    // of the others still name them; added members take the next places.
+    const routeOrder = [...(b.routeOrder ?? b.members.map((m) => m.route))];
+    for (const m of out) if (!routeOrder.includes(m.route)) routeOrder.push(m.route);
+    return { ...b, members: out, routeOrder };
   });
   return { ...config, balancers };
 }

@@ -139,10 +139,7 @@ export function buildRuntime(
         repin: b.repin,
         failback: b.failback,
       },
-      readRoutes: createRouteReader(
-        affinity,
-        members.map((m) => m.config.route),
-      ),
+      readRoutes: createRouteReader(affinity, b.routeOrder ?? members.map((m) => m.config.route)),
       affinity,
       outlier: {
         consecutiveFailures: b.outlier.consecutiveFailures,

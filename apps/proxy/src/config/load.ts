@@ -18,6 +18,11 @@ export type ResolvedMember = MemberConfig & { readonly route: string };
 export type ResolvedBalancer = Omit<BalancerConfig, 'members' | 'maxAttempts'> & {
   readonly members: readonly ResolvedMember[];
   readonly maxAttempts: number;
+  /**
+   * The routes in the order the Resin dialect's owner letter indexes (`a` = the first): the
+   * configured members, also those removed at run time, then the added ones. Unset: `members`.
+   */
+  readonly routeOrder?: readonly string[];
 };
 /**
  * A validated configuration with every default and derived value filled in, and the warnings:
