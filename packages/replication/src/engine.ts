@@ -36,6 +36,8 @@ import {
   append,
   NONE,
   SessionRecord,
+  StoredVersion,
+  stored,
   type Claim,
   type Peer,
   type Pending,
@@ -785,7 +787,8 @@ export class ReplicationEngine {
         same(m.version, rec.floor);
       if (valid) {
         if (peer.match === null || newer(m.version, peer.match)) {
-          peer.match = m.version;
+          // The acknowledged version is usually the current one: keep that object, not another.
+          peer.match = same(m.version, rec.version) ? rec.version : m.version;
           this.#trimLog(rec);
         }
         if (m.gap || peer.sentUpTo === null || newer(peer.match, peer.sentUpTo)) {
@@ -817,8 +820,9 @@ export class ReplicationEngine {
   }
 
   #install(rec: Rec, s: Snapshot): void {
-    rec.session = s.session === null ? null : this.#internSession(s.session);
-    rec.version = s.version;
+    const version = stored(s.version);
+    rec.session = s.session === null ? null : this.#keepSession(s.session, version);
+    rec.version = version;
     rec.lease = s.lease;
     rec.deadAt = s.session === null ? this.#now : undefined;
     this.#scheduleExpiry(rec);
@@ -837,9 +841,10 @@ export class ReplicationEngine {
         });
       }
       if (base === null) return false;
-      const next = applyDelta(base, this.#internDelta(e.delta), { version: e.version });
+      const version = stored(e.version);
+      const next = applyDelta(base, this.#internDelta(e.delta), { version });
       rec.session = next;
-      rec.version = e.version;
+      rec.version = version;
       if (e.lease !== undefined) rec.lease = e.lease;
       if (next === null) {
         rec.lease = null;
@@ -865,7 +870,7 @@ export class ReplicationEngine {
   ): Version {
     const epoch = rec.accepted!.epoch;
     const prev = rec.version;
-    const version = { epoch, seq: prev.epoch === epoch ? prev.seq + 1 : 1 };
+    const version = new StoredVersion(epoch, prev.epoch === epoch ? prev.seq + 1 : 1);
     const next = applyDelta(base, delta, { version });
     const entry: Entry = {
       delta,
@@ -935,12 +940,15 @@ export class ReplicationEngine {
     return { key: delta.key, base: delta.base, ops };
   }
 
-  /** `session` with shared attribute names. */
-  #internSession(session: Session): Session {
-    if (session.attributes.size === 0) return session;
+  /**
+   * A copy of `session` to keep: shared attribute names, and its version kept as a
+   * {@link StoredVersion} (`version` itself when equal).
+   */
+  #keepSession(session: Session, version: Version): Session {
     const attributes = new Map<string, Uint8Array>();
     for (const [name, value] of session.attributes) attributes.set(this.#name(name), value);
-    return { ...session, attributes };
+    const v = same(session.version, version) ? version : stored(session.version);
+    return { ...session, attributes, version: v };
   }
 
   /** The epoch info `{ epoch, owner, set }`, shared with every other record that has it. */

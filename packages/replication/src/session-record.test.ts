@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Claim, Queued } from './session-record.js';
-import { append, NONE, SessionRecord } from './session-record.js';
+import { INITIAL_VERSION } from '@cohort/session-codec';
+import { append, NONE, SessionRecord, small, stored, StoredVersion } from './session-record.js';
 
 const claim = {} as Claim;
 const queued: Queued = { op: { id: 1, kind: 'read', key: 'k' }, deadline: 5 };
@@ -71,5 +72,21 @@ describe('SessionRecord', () => {
     expect(one).toEqual([1, 2]);
     expect(() => (NONE as unknown as number[]).push(1)).toThrow(TypeError);
     expect(NONE).toEqual([]);
+  });
+});
+
+describe('stored versions', () => {
+  it('keep the value, share what is already kept, and leave large integers as they are', () => {
+    const v = stored({ epoch: 3, seq: 2 ** 40 });
+    expect(v).toBeInstanceOf(StoredVersion);
+    expect({ epoch: v.epoch, seq: v.seq }).toEqual({ epoch: 3, seq: 2 ** 40 });
+    expect(stored(v)).toBe(v);
+    expect(stored(INITIAL_VERSION)).toBe(INITIAL_VERSION);
+    expect([small(7), small(2 ** 31), small(2 ** 53 - 1), small(-5)]).toEqual([
+      7,
+      2 ** 31,
+      2 ** 53 - 1,
+      -5,
+    ]);
   });
 });

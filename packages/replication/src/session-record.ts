@@ -51,6 +51,40 @@ export interface Peer {
   sentAt: number;
 }
 
+/** `n` as V8's small integer when it is one (an integer-valued number may be a boxed double). */
+export function small(n: number): number {
+  return (n | 0) === n ? n | 0 : n;
+}
+
+/**
+ * A version as the engine keeps it. A class of its own, so that its layout is not shared with
+ * every `{ epoch, seq }` literal in the process: V8 gives all such literals one layout, and once
+ * any of them held a boxed number (decoders produce them) each field of every version costs a
+ * 16-byte heap number. Small integers are stored unboxed here.
+ */
+export class StoredVersion implements Version {
+  /** Ownership epoch. */
+  readonly epoch: number;
+  /** Change number within the epoch. */
+  readonly seq: number;
+
+  /**
+   * @param epoch - ownership epoch
+   * @param seq - change number within the epoch
+   */
+  constructor(epoch: number, seq: number) {
+    this.epoch = small(epoch);
+    this.seq = small(seq);
+  }
+}
+
+/** `v` as a {@link StoredVersion} (itself when it is one, or the shared initial version). */
+export function stored(v: Version): Version {
+  return v instanceof StoredVersion || v === INITIAL_VERSION
+    ? v
+    : new StoredVersion(v.epoch, v.seq);
+}
+
 /**
  * The shared empty list: most sessions have no pending write, queued operation, log entry or
  * replica at any moment, and an empty array literal costs 32 bytes per session (more once

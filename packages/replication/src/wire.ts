@@ -48,15 +48,16 @@ function malformed(problem: string, field?: string, expected?: string): Replicat
   });
 }
 
+/** A decoded integer, as a small integer when it is one (protobufjs hands out boxed doubles). */
 function num(v: U64, field: string): number {
   if (v === null || v === undefined) return 0;
-  if (typeof v === 'number') return v;
+  if (typeof v === 'number') return (v | 0) === v ? v | 0 : v;
   const high = v.unsigned ? v.high >>> 0 : v.high | 0;
   const n = high * 4294967296 + (v.low >>> 0);
   if (!Number.isSafeInteger(n) || n < 0) {
     throw malformed(`${field} is outside the safe integer range`, field, '0 <= n < 2^53');
   }
-  return n;
+  return (n | 0) === n ? n | 0 : n;
 }
 
 function str(v: string | null | undefined, field: string): string {
