@@ -146,9 +146,12 @@ describe('3 session nodes, 3 demo apps, cohort-proxy', () => {
       served.set(c.instance ?? '?', (served.get(c.instance ?? '?') ?? 0) + 1);
     expect(served.size).toBe(3); // byrequests spread the new sessions over the three instances
 
-    // 1. SIGKILL a session node mid-load, restart it (same addresses) after 4 s.
+    // 1. SIGKILL the session node that owns the most sessions mid-load; restart it (same
+    //    addresses) 4 s later.
+    const owned = await Promise.all(nodes.map(async (n) => (await nodeCounts(n)).owned));
+    const victimIndex = owned.indexOf(Math.max(...owned));
+    const victimNode = nodes[victimIndex]!;
     phase = 'node-kill';
-    const victimNode = nodes[1]!;
     await victimNode.child.kill('SIGKILL');
     await settle(4000);
     phase = 'node-restart';
@@ -156,11 +159,12 @@ describe('3 session nodes, 3 demo apps, cohort-proxy', () => {
       dir: dir!.path,
       name: victimNode.name,
       token: TOKEN,
-      seeds: [nodes[0]!.gossip, nodes[2]!.gossip],
+      seeds: nodes.filter((n) => n !== victimNode).map((n) => n.gossip),
       listen: victimNode.url.replace(/^ws:\/\//, ''),
       gossip: victimNode.gossip,
     });
-    nodes[1] = restarted;
+    nodes[victimIndex] = restarted;
+    const survivor = nodes[(victimIndex + 1) % nodes.length]!;
     let readyAfter = -1;
     await until(
       'restarted node ready',
@@ -211,7 +215,7 @@ describe('3 session nodes, 3 demo apps, cohort-proxy', () => {
     await until(
       'restarted node caught up',
       async () => {
-        const [mine, other] = await Promise.all([nodeCounts(restarted), nodeCounts(nodes[0]!)]);
+        const [mine, other] = await Promise.all([nodeCounts(restarted), nodeCounts(survivor)]);
         if (mine.owned + mine.replica < other.owned + other.replica) return false;
         caughtUpMs = Date.now() - t0;
         return true;
@@ -228,6 +232,7 @@ describe('3 session nodes, 3 demo apps, cohort-proxy', () => {
       lostWrites: sum((v) => v.lostWrites),
       unexplained: sum((v) => v.unexplained),
       extraIncrements: sum((v) => v.extraIncrements),
+      killedNode: { name: victimNode.name, ownedSessions: owned[victimIndex] },
       restartedNode: {
         listeningAfterSpawnMs: restarted.listeningAt - restarted.child.spawnedAt,
         readyAfterListeningMs: readyAfter,
@@ -276,7 +281,9 @@ describe('3 session nodes, 3 demo apps, cohort-proxy', () => {
       expect(c.instance).not.toBe(victimRoute);
       expect(c.instances).toContain(victimRoute);
     }
-    // The restarted node is ready within 1 s of listening (issue 12), catching up afterwards.
+    // The killed node owned sessions (so their ownership had to move), and the restarted node is
+    // ready within 1 s of listening (issue 12), catching up afterwards.
+    expect(line.killedNode.ownedSessions).toBeGreaterThan(0);
     expect(readyAfter).toBeGreaterThanOrEqual(0);
     expect(readyAfter).toBeLessThan(1000);
   }, 120_000);
