@@ -155,13 +155,23 @@ describe('3 session nodes, 3 demo apps, cohort-proxy', () => {
     await victimNode.child.kill('SIGKILL');
     await settle(4000);
     phase = 'node-restart';
-    const restarted = await startSessionNode({
-      dir: dir!.path,
-      name: victimNode.name,
-      token: TOKEN,
-      seeds: nodes.filter((n) => n !== victimNode).map((n) => n.gossip),
-      listen: victimNode.url.replace(/^ws:\/\//, ''),
-      gossip: victimNode.gossip,
+    const restart = (sameAddresses: boolean) =>
+      startSessionNode({
+        dir: dir!.path,
+        name: victimNode.name,
+        token: TOKEN,
+        seeds: nodes.filter((n) => n !== victimNode).map((n) => n.gossip),
+        ...(sameAddresses
+          ? { listen: victimNode.url.replace(/^ws:\/\//, ''), gossip: victimNode.gossip }
+          : {}),
+      });
+    // Its old ports, as an operator restarts a node; should another socket have taken one of
+    // them meanwhile (a rare outgoing connection's local port), new ones: the apps learn the
+    // node's new URL from the others' placement map.
+    let sameAddresses = true;
+    const restarted = await restart(true).catch(() => {
+      sameAddresses = false;
+      return restart(false);
     });
     nodes[victimIndex] = restarted;
     const survivor = nodes[(victimIndex + 1) % nodes.length]!;
@@ -234,6 +244,7 @@ describe('3 session nodes, 3 demo apps, cohort-proxy', () => {
       extraIncrements: sum((v) => v.extraIncrements),
       killedNode: { name: victimNode.name, ownedSessions: owned[victimIndex] },
       restartedNode: {
+        sameAddresses,
         listeningAfterSpawnMs: restarted.listeningAt - restarted.child.spawnedAt,
         readyAfterListeningMs: readyAfter,
         recordsAtReady: atReady.owned + atReady.replica,
