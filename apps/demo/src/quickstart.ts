@@ -8,7 +8,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,6 +40,8 @@ const apps = Array.from({ length: count }, (_, i) => ({
   port: firstAppPort + i,
 }));
 const dir = mkdtempSync(join(tmpdir(), 'cohort-quickstart-'));
+// The configurations (with --replicated, the nodes' token) go when the quick start does.
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 const configFile = join(dir, 'proxy.yaml');
 writeFileSync(
   configFile,
