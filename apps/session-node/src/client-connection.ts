@@ -11,6 +11,7 @@ import {
 } from '@cohort/replication';
 import type { NodeMetrics } from './metrics.js';
 import type { RequestHandler } from './requests.js';
+import { sendBatched } from './batched-send.js';
 
 /** Answers queued unsent to one client (bytes) before the node stops reading its requests. */
 const UNSENT_LIMIT = 8 * 1024 * 1024;
@@ -80,7 +81,7 @@ export class ClientConnection {
   /** Sends one response (dropped when the connection is gone). */
   send(r: ClientResponse): void {
     if (this.#closed) return;
-    this.#o.ws.send(encodeResponse(r));
+    sendBatched(this.#o.ws, encodeResponse(r));
   }
 
   /** Closes the connection with a code and reason. */

@@ -1,6 +1,7 @@
 import { WebSocket } from 'ws';
 import type { Logger } from 'pino';
 import type { Slab } from './slab.js';
+import { sendBatched } from './batched-send.js';
 import { decodeFrame, encodeFrame, ReplicationError, type Frame } from '@cohort/replication';
 
 /** The WebSocket path of node-to-node replication. */
@@ -69,7 +70,7 @@ export class PeerLinks {
       link = created;
     }
     if (link.open) {
-      link.ws.send(bytes);
+      sendBatched(link.ws, bytes);
       this.stats.sent++;
       this.stats.bytesOut += bytes.byteLength;
     } else if (link.queue.length < (this.#o.maxQueued ?? 1024)) link.queue.push(bytes);

@@ -18,6 +18,7 @@
 //   node bench/session.bench.mjs [--duration 6] [--rounds 3] [--quick]
 import { Buffer } from 'node:buffer';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { clearTimeout, setTimeout } from 'node:timers';
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -41,6 +42,12 @@ const opt = (name, dflt) => {
   return i >= 0 ? Number(args[i + 1]) : dflt;
 };
 const quick = args.includes('--quick');
+// --only 'cohort + 3 nodes,connect-redis': run only these setups (comma-separated names).
+const onlyAt = args.indexOf('--only');
+const ONLY = onlyAt >= 0 ? new Set(args[onlyAt + 1].split(',').map((x) => x.trim())) : null;
+// COHORT_BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir /tmp/prof': extra node flags for the session
+// nodes (they are stopped with SIGTERM, so a profile is written).
+const NODE_ARGS = (process.env.COHORT_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const DURATION = opt('duration', quick ? 3 : 6);
 const ROUNDS = opt('rounds', quick ? 1 : 3);
 const SESSIONS = 200;
@@ -173,7 +180,7 @@ async function startNodes(dir) {
         '',
       ].join('\n'),
     );
-    const child = spawn(process.execPath, [NODE_CLI, '--config', file], {
+    const child = spawn(process.execPath, [...NODE_ARGS, NODE_CLI, '--config', file], {
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     nodes.push({
@@ -207,7 +214,7 @@ async function main() {
   const work = mkdtempSync(join(tmpdir(), 'cohort-session-bench-'));
   const clients = [];
   const nodes = await startNodes(work);
-  const setups = [
+  const allSetups = [
     {
       name: 'cohort + 3 nodes',
       store: 'nodes',
@@ -324,6 +331,9 @@ async function main() {
     },
   ];
 
+  const setups = ONLY ? allSetups.filter((s) => ONLY.has(s.name)) : allSetups;
+  if (!setups.some((s) => s.name === 'connect-redis'))
+    throw new Error('--only: include connect-redis');
   // Build every app once; create its sessions.
   const apps = [];
   for (const s of setups) {
@@ -451,7 +461,16 @@ async function main() {
 
   for (const a of apps) await new Promise((r) => a.server.close(r));
   for (const c of clients) await Promise.resolve(c.close()).catch(() => undefined);
-  for (const n of nodes) n.child.kill('SIGKILL');
+  await Promise.all(
+    nodes.map(
+      (n) =>
+        new Promise((resolve) => {
+          const t = setTimeout(() => n.child.kill('SIGKILL'), 5000);
+          n.child.once('exit', () => resolve(clearTimeout(t)));
+          n.child.kill('SIGTERM');
+        }),
+    ),
+  );
   await redis.stop();
   await memcached.stop();
   rmSync(work, { recursive: true, force: true });

@@ -7,6 +7,7 @@ import {
   type HelloResponse,
   type PlacementMap,
 } from '@cohort/replication';
+import { sendBatched } from './batched-send.js';
 
 /** Why a request got no answer on a connection. */
 export type ConnectionFailure = 'closed' | 'timeout' | 'refused';
@@ -130,7 +131,7 @@ export class NodeConnection {
         this.#queue.shift()?.();
       }, timeoutMs);
       this.#waiting.set(id, { resolve, timer });
-      this.#ws.send(encodeRequest({ ...req, id } as ClientRequest));
+      sendBatched(this.#ws, encodeRequest({ ...req, id } as ClientRequest));
     });
   }
 
