@@ -3,6 +3,7 @@
 //
 //   cohort + 3 nodes      cohortSession() + NodeBackend + 3 cohort-session-node processes
 //                         (3 copies, ack quorum)
+//   cohort sticky + 3 nodes  the same with cacheValidation: 'none'
 //   cohort + redis        cohortSession() + RedisBackend + redis-server
 //   cohort sticky + redis the same with cacheValidation: 'none' (no store round trip for reads)
 //   CohortStore + redis   express-session + CohortStore + RedisBackend + redis-server
@@ -15,7 +16,9 @@
 // store, CPU of the store process (from /proc) and of the app process.
 //
 //   npx nx bench @cohort/session-client     (builds first), or after a build:
-//   node bench/session.bench.mjs [--duration 6] [--rounds 3] [--quick]
+//   node bench/session.bench.mjs [--duration 6] [--rounds 3] [--quick] [--only 'a,b']
+//   (--only: these setups, comma-separated names, connect-redis among them; profile the nodes
+//   with COHORT_BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir /tmp/prof')
 import { Buffer } from 'node:buffer';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { clearTimeout, setTimeout } from 'node:timers';
@@ -202,6 +205,12 @@ async function startNodes(dir) {
   return nodes;
 }
 
+/** syscr + syscw of a process: its read and write system calls (a socket message costs one). */
+function syscallsOf(pid) {
+  const text = readFileSync(`/proc/${pid}/io`, 'latin1');
+  return Number(/syscr: (\d+)/.exec(text)[1]) + Number(/syscw: (\d+)/.exec(text)[1]);
+}
+
 /** rchar + wchar of a process: every byte it read and wrote (sockets; the nodes write no files). */
 function ioOf(pid) {
   const text = readFileSync(`/proc/${pid}/io`, 'latin1');
@@ -222,6 +231,24 @@ async function main() {
         const backend = new NodeBackend({ nodes: [nodes[0].url], token: NODE_TOKEN });
         clients.push(backend);
         const mw = cohortSession({ backend, route: 'app1' });
+        return {
+          mount: mw,
+          roundTrips: () =>
+            mw.stats.revalidations +
+            mw.stats.loads +
+            mw.stats.creates +
+            mw.stats.applies +
+            mw.stats.touchBatches,
+        };
+      },
+    },
+    {
+      name: 'cohort sticky + 3 nodes',
+      store: 'nodes',
+      make: async () => {
+        const backend = new NodeBackend({ nodes: [nodes[0].url], token: NODE_TOKEN });
+        clients.push(backend);
+        const mw = cohortSession({ backend, route: 'app1', cacheValidation: 'none' });
         return {
           mount: mw,
           roundTrips: () =>
@@ -381,8 +408,12 @@ async function main() {
       const before = store ? { cpu: cpuOfAll(store.pids), ...(await store.stats()) } : null;
       const rt0 = a.built.roundTrips?.() ?? 0;
       const app0 = process.cpuUsage();
+      const sys0 =
+        syscallsOf(process.pid) + (store ? store.pids.reduce((n, p) => n + syscallsOf(p), 0) : 0);
       const r = await wrk(a.port, a.script);
       const appCpu = process.cpuUsage(app0);
+      const sys1 =
+        syscallsOf(process.pid) + (store ? store.pids.reduce((n, p) => n + syscallsOf(p), 0) : 0);
       const after = store ? { cpu: cpuOfAll(store.pids), ...(await store.stats()) } : null;
       const n = r.requests;
       a.runs.push({
@@ -399,6 +430,8 @@ async function main() {
         storeBytesPerReq: after ? (after.bytes - before.bytes) / n : 0,
         storeCpuUsPerReq: after ? (after.cpu - before.cpu) / n : 0,
         appCpuUsPerReq: (appCpu.user + appCpu.system) / n,
+        // read/write system calls of the app and store processes (wrk's excluded)
+        syscallsPerReq: (sys1 - sys0) / n,
       });
       process.stderr.write(
         `round ${round + 1} ${a.setup.name}: ${r.requestsPerSec.toFixed(0)} req/s\n`,
@@ -431,12 +464,12 @@ async function main() {
     `\nSession-heavy route (read 3 of ${ATTRS} x ${SIZE} B attributes, change 1); wrk -t1 -c${CONNECTIONS} ${DURATION}s x ${ROUNDS} rounds, ${SESSIONS} sessions; median of rounds\n`,
   );
   console.log(
-    '| setup | req/s | vs connect-redis (median of per-round ratios) | p50 ms | p99 ms | store round trips / req | store commands / req | store bytes / req | store CPU µs / req | app CPU µs / req | app + store CPU µs / req |',
+    '| setup | req/s | vs connect-redis (median of per-round ratios) | p50 ms | p99 ms | store round trips / req | store commands / req | store bytes / req | store CPU µs / req | app CPU µs / req | app + store CPU µs / req | app + store read/write syscalls / req |',
   );
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {
     console.log(
-      `| ${r.setup} | ${fmt(r.requestsPerSec, 0)} | ${fmt(r.vsConnectRedis, 2)}x | ${fmt(r.p50Ms, 2)} | ${fmt(r.p99Ms, 2)} | ${fmt(r.storeRoundTripsPerReq, 2)} | ${fmt(r.storeOpsPerReq, 2)} | ${fmt(r.storeBytesPerReq, 0)} | ${fmt(r.storeCpuUsPerReq, 1)} | ${fmt(r.appCpuUsPerReq, 1)} | ${fmt(r.totalCpuUsPerReq, 1)} |`,
+      `| ${r.setup} | ${fmt(r.requestsPerSec, 0)} | ${fmt(r.vsConnectRedis, 2)}x | ${fmt(r.p50Ms, 2)} | ${fmt(r.p99Ms, 2)} | ${fmt(r.storeRoundTripsPerReq, 2)} | ${fmt(r.storeOpsPerReq, 2)} | ${fmt(r.storeBytesPerReq, 0)} | ${fmt(r.storeCpuUsPerReq, 1)} | ${fmt(r.appCpuUsPerReq, 1)} | ${fmt(r.totalCpuUsPerReq, 1)} | ${fmt(r.syscallsPerReq, 1)} |`,
     );
   }
   const out = join(here, '..', 'bench-results');
