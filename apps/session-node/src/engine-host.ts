@@ -35,6 +35,8 @@ export class EngineHost {
   readonly #sinks: HostSinks;
   readonly #waiting = new Map<number, (r: OpResult) => void>();
   #queue: ClientOp[] = [];
+  /** Keys of the queued operations (see {@link EngineHost.flushFor}). */
+  readonly #queuedKeys = new Set<string>();
   #flushScheduled = false;
   #nextId = 1;
   #timer: NodeJS.Timeout | undefined;
@@ -70,6 +72,7 @@ export class EngineHost {
     return new Promise((resolve) => {
       this.#waiting.set(id, resolve);
       this.#queue.push({ ...op, id } as ClientOp);
+      this.#queuedKeys.add(op.key);
       if (!this.#flushScheduled) {
         this.#flushScheduled = true;
         setImmediate(() => this.flush());
@@ -83,7 +86,17 @@ export class EngineHost {
     if (this.#queue.length === 0 || this.#closed) return;
     const ops = this.#queue;
     this.#queue = [];
+    this.#queuedKeys.clear();
     this.#handle(this.engine.submitAll(this.now(), ops));
+  }
+
+  /**
+   * Hands queued operations to the engine now when one of them is on `key` (before inspecting
+   * that session); otherwise they stay queued, so that the writes of one turn still go to the
+   * engine together and share a replication frame per member.
+   */
+  flushFor(key: string): void {
+    if (this.#queuedKeys.has(key)) this.flush();
   }
 
   /** A frame from another member. */
@@ -107,6 +120,7 @@ export class EngineHost {
     for (const op of this.#queue)
       this.#resolve({ id: op.id, ok: false, code: 'UNAVAILABLE', message: 'the node is stopping' });
     this.#queue = [];
+    this.#queuedKeys.clear();
     for (const [id] of this.#waiting) {
       this.#resolve({ id, ok: false, code: 'UNAVAILABLE', message: 'the node is stopping' });
     }

@@ -317,7 +317,7 @@ export class RequestHandler {
           : undefined;
     const level = req.ack ?? ctx.ack;
     const seq = req.seq;
-    let view = (host.flush(), host.engine.inspect(req.key));
+    let view = (host.flushFor(req.key), host.engine.inspect(req.key));
     if ((seq !== undefined || req.op === 'create') && view?.role !== 'owner') {
       // The dedupe record and the existence check must be read where the write will apply: make
       // this node the active owner first (a read claims the session when this node is first in
@@ -370,12 +370,8 @@ export class RequestHandler {
       ...(fence ? { fence } : {}),
       ...(create ? { create } : {}),
     };
-    if (seq !== undefined) {
-      // Applied in this turn, so the next write of this client reads this seq.
-      const p = host.submit(op);
-      host.flush();
-      return fromResult(ctx, req.id, await p);
-    }
+    // Queued to the end of this turn with the others (one replication frame per member for all
+    // of them); the next write of this session flushes it before reading its dedupe record.
     return fromResult(ctx, req.id, await host.submit(op));
   }
 }
