@@ -15,6 +15,7 @@ import {
   type DemoSessions,
   type DemoSessionView,
 } from './session-view.js';
+import type { SessionPlacement } from './placement.js';
 import type { SessionStoreOptions } from './sessions.js';
 
 /** Options of {@link createDemoApp}. */
@@ -29,6 +30,13 @@ export interface DemoAppOptions extends SessionStoreOptions {
   readonly backend?: SessionBackend;
   /** Acknowledgement level of session writes with a `backend` (default: the backend's). */
   readonly ack?: AckLevel;
+  /** The owner and backups of a session key (shown on the page and in the JSON). */
+  readonly placement?: (key: string) => SessionPlacement | undefined;
+  /**
+   * The quick start's control endpoint (loopback) and its token: `POST /api/control/kill/:name`
+   * (with the header `X-Cohort-Demo: control`) is forwarded there, and the page shows kill buttons.
+   */
+  readonly control?: { readonly url: string; readonly token: string };
 }
 
 /** The demo Express app, with the sessions it keeps. */
@@ -41,13 +49,24 @@ function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+/** A session node's name (`sn1`) from its member id (`sn1#d16ca226`, the name and an incarnation). */
+function nodeName(id: string): string {
+  const hash = id.indexOf('#');
+  return hash < 0 ? id : id.slice(0, hash);
+}
+
 const ATTRIBUTES_PATH = '/api/session/attributes';
 
 function sessionOfResponse(res: Response): DemoSessionView {
   return res.locals['session'] as DemoSessionView;
 }
 
-function sessionJson(s: DemoSessionView, instance: string): Record<string, unknown> {
+function sessionJson(
+  s: DemoSessionView,
+  instance: string,
+  placement?: (key: string) => SessionPlacement | undefined,
+): Record<string, unknown> {
+  const where = s.key !== undefined ? placement?.(s.key) : undefined;
   return {
     id: s.id,
     instance,
@@ -55,6 +74,7 @@ function sessionJson(s: DemoSessionView, instance: string): Record<string, unkno
     createdAt: new Date(s.createdAt).toISOString(),
     counter: s.counter,
     attributes: s.attributes(),
+    ...(where !== undefined ? { owner: where.owner, backups: where.backups } : {}),
   };
 }
 
@@ -116,6 +136,35 @@ export function createDemoApp(o: DemoAppOptions): DemoApp {
     res.setHeader('X-Instance', route);
     next();
   });
+  const control = o.control;
+  if (control !== undefined) {
+    // Forwarded to the quick start's loopback control endpoint with its token, which never
+    // reaches the browser. The custom header makes a cross-site form or fetch fail (a preflight
+    // this app does not answer), so only the demo page's own script can press the buttons.
+    app.post('/api/control/kill/:name', async (req, res) => {
+      if (req.get('x-cohort-demo') !== 'control') {
+        res.status(403).json({ error: 'FORBIDDEN', message: 'X-Cohort-Demo: control is required' });
+        return;
+      }
+      try {
+        const r = await fetch(
+          `${control.url}/kill/${encodeURIComponent(String(req.params['name']))}`,
+          {
+            method: 'POST',
+            headers: { authorization: `Bearer ${control.token}` },
+          },
+        );
+        res
+          .status(r.status)
+          .type('json')
+          .send(await r.text());
+      } catch {
+        res
+          .status(502)
+          .json({ error: 'CONTROL_UNAVAILABLE', message: 'the quick start did not answer' });
+      }
+    });
+  }
   app.use(sessions.middleware);
   app.use((req, res, next) => {
     if (req.path !== ATTRIBUTES_PATH && !req.path.startsWith(`${ATTRIBUTES_PATH}/`)) {
@@ -125,10 +174,10 @@ export function createDemoApp(o: DemoAppOptions): DemoApp {
   });
 
   app.get('/api/session', (_req, res) => {
-    res.json(sessionJson(sessionOfResponse(res), route));
+    res.json(sessionJson(sessionOfResponse(res), route, o.placement));
   });
   app.get(ATTRIBUTES_PATH, (_req, res) => {
-    res.json(sessionJson(sessionOfResponse(res), route));
+    res.json(sessionJson(sessionOfResponse(res), route, o.placement));
   });
   app.put(
     `${ATTRIBUTES_PATH}/:name`,
@@ -146,7 +195,7 @@ export function createDemoApp(o: DemoAppOptions): DemoApp {
       }
       const s = sessionOfResponse(res);
       s.set(name, value);
-      res.json(sessionJson(s, route));
+      res.json(sessionJson(s, route, o.placement));
     },
   );
   app.delete(`${ATTRIBUTES_PATH}/:name`, (req, res) => {
@@ -154,7 +203,7 @@ export function createDemoApp(o: DemoAppOptions): DemoApp {
     if (name === undefined) return;
     const s = sessionOfResponse(res);
     s.remove(name);
-    res.json(sessionJson(s, route));
+    res.json(sessionJson(s, route, o.placement));
   });
 
   app.get('/', (_req, res) => {
@@ -163,6 +212,37 @@ export function createDemoApp(o: DemoAppOptions): DemoApp {
       sessions.kind === 'memory'
         ? 'sessions are in memory in this demo, so the counter starts again there'
         : 'sessions are kept by the cohort session nodes, so the counter continues there';
+    const where = s.key !== undefined ? o.placement?.(s.key) : undefined;
+    const placementHtml =
+      where === undefined
+        ? ''
+        : `<dt>Session owner</dt><dd><code id="owner">${escapeHtml(where.owner)}</code></dd>
+<dt>Backups</dt><dd><code id="backups">${escapeHtml(where.backups.join(', ') || '(none)')}</code></dd>
+`;
+    const button = (name: string, label: string): string =>
+      `<button data-kill="${escapeHtml(name)}">${escapeHtml(label)}</button> `;
+    const controlHtml =
+      control === undefined
+        ? ''
+        : `<p>${button(route, `Kill this instance (${route})`)}${
+            where !== undefined
+              ? button(nodeName(where.owner), `Kill the owner session node (${where.owner})`)
+              : ''
+          }</p>
+<p id="control-result"></p>
+<script>
+for (const b of document.querySelectorAll('button[data-kill]')) {
+  b.onclick = async () => {
+    const out = document.getElementById('control-result');
+    try {
+      const r = await fetch('/api/control/kill/' + b.dataset.kill, { method: 'POST', headers: { 'X-Cohort-Demo': 'control' } });
+      out.textContent = r.ok ? b.dataset.kill + ' killed; reloading…' : 'failed: ' + (await r.text());
+      if (r.ok) setTimeout(() => location.reload(), 1500);
+    } catch (e) { out.textContent = 'failed: ' + e; }
+  };
+}
+</script>
+`;
     res.type('html').send(`<!doctype html>
 <html><head><meta charset="utf-8"><title>cohort demo (${escapeHtml(route)})</title>
 <style>body{font:16px system-ui,sans-serif;margin:3em}dt{font-weight:bold;margin-top:.6em}code{font-size:1.1em}</style></head>
@@ -172,10 +252,10 @@ export function createDemoApp(o: DemoAppOptions): DemoApp {
 <dt>Session id</dt><dd><code id="session">${escapeHtml(s.id)}</code></dd>
 <dt>Session created</dt><dd><code id="created">${new Date(s.createdAt).toISOString()}</code> by <code>${escapeHtml(s.createdBy)}</code></dd>
 <dt>Counter</dt><dd><code id="counter">${s.counter}</code></dd>
-</dl>
+${placementHtml}</dl>
 <p>Reload: the counter grows on the same instance. Stop that instance and reload: another one serves you
 (${kept}).</p>
-</body></html>
+${controlHtml}</body></html>
 `);
   });
 

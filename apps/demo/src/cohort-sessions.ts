@@ -47,6 +47,9 @@ function viewOf(h: SessionHandle, route: string): DemoSessionView {
     get id() {
       return h.id;
     },
+    get key() {
+      return h.key;
+    },
     createdAt: h.createdAt,
     get createdBy() {
       const by = h.get('createdBy');

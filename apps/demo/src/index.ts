@@ -26,3 +26,9 @@ export {
   type SessionStore,
   type SessionStoreOptions,
 } from './sessions.js';
+export { nodePlacement, type SessionPlacement } from './placement.js';
+export {
+  startControlServer,
+  type ControlServer,
+  type ControlServerOptions,
+} from './control-server.js';

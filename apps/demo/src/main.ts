@@ -40,6 +40,9 @@ if (bad !== undefined) {
 }
 
 const token = process.env['COHORT_SESSION_TOKEN'];
+// The quick start's control endpoint (loopback) and its token: the page's kill buttons.
+const controlUrl = process.env['COHORT_DEMO_CONTROL_URL'];
+const controlToken = process.env['COHORT_DEMO_CONTROL_TOKEN'];
 const demo = await startDemo({
   route: values.route,
   port: Number(values.port),
@@ -48,6 +51,9 @@ const demo = await startDemo({
   ...(sessionNodes.length > 0 ? { sessionNodes } : {}),
   ...(token !== undefined && token !== '' ? { sessionToken: token } : {}),
   ...(values.ack !== undefined ? { ack: values.ack as AckLevel } : {}),
+  ...(controlUrl !== undefined && controlToken !== undefined
+    ? { control: { url: controlUrl, token: controlToken } }
+    : {}),
 });
 const where =
   sessionNodes.length > 0

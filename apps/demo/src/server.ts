@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { NodeBackend, type SessionBackend } from '@cohort/session-client';
 
 import { createDemoApp, type DemoAppOptions } from './app.js';
+import { nodePlacement } from './placement.js';
 import type { DemoSessions } from './session-view.js';
 
 /** Options of {@link startDemo}. */
@@ -41,13 +42,22 @@ export interface DemoServer {
  */
 export async function startDemo(o: StartDemoOptions): Promise<DemoServer> {
   let owned: SessionBackend | undefined;
+  let placement = o.placement;
   if (o.backend === undefined && o.sessionNodes !== undefined && o.sessionNodes.length > 0) {
-    owned = new NodeBackend({
+    const nb = new NodeBackend({
       nodes: o.sessionNodes,
       ...(o.sessionToken !== undefined ? { token: o.sessionToken } : {}),
     });
+    owned = nb;
+    placement ??= nodePlacement(nb);
+  } else if (o.backend instanceof NodeBackend) {
+    placement ??= nodePlacement(o.backend);
   }
-  const app = createDemoApp(owned === undefined ? o : { ...o, backend: owned });
+  const app = createDemoApp({
+    ...o,
+    ...(owned !== undefined ? { backend: owned } : {}),
+    ...(placement !== undefined ? { placement } : {}),
+  });
   const host = o.host ?? '127.0.0.1';
   const server = app.listen(o.port ?? 0, host);
   try {

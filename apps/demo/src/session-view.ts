@@ -24,6 +24,8 @@ export function isDemoValue(v: unknown): v is DemoValue {
 export interface DemoSessionView {
   /** The session id, `<key>.<route>` (after a failover: the route of the instance serving it). */
   readonly id: string;
+  /** What the session is stored under (with a session backend; the id without its route). */
+  readonly key?: string;
   /** When it was created (ms since the epoch). */
   readonly createdAt: number;
   /** The instance (route) that created it. */
