@@ -215,7 +215,10 @@ export function createDemoApp(o: DemoAppOptions): DemoApp {
     const where = s.key !== undefined ? o.placement?.(s.key) : undefined;
     const placementHtml =
       where === undefined
-        ? ''
+        ? o.placement === undefined || s.key === undefined
+          ? ''
+          : `<dt>Session owner</dt><dd><code id="owner">(not known yet: reload)</code></dd>
+`
         : `<dt>Session owner</dt><dd><code id="owner">${escapeHtml(where.owner)}</code></dd>
 <dt>Backups</dt><dd><code id="backups">${escapeHtml(where.backups.join(', ') || '(none)')}</code></dd>
 `;
