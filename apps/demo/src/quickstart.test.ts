@@ -69,9 +69,14 @@ async function withQuickstart<T>(
   build();
   const [proxyPort, first] = await freePorts(4);
   const [adminPort] = await freePorts(1);
-  const nodePorts = memory ? [] : await freePorts(3);
-  const gossipFree = memory ? [] : await freePorts(3, nodePorts[0]! + 100);
-  expect(gossipFree).toHaveLength(memory ? 0 : 3);
+  // The nodes' ports and their gossip ports (+ 100) must all be free: pick again until they are
+  // (another test binding one of them made a single pick fail now and then).
+  let nodePorts: number[] = [];
+  for (let attempt = 0; !memory && nodePorts.length === 0 && attempt < 20; attempt++) {
+    const picked = await freePorts(3);
+    if ((await freePorts(3, picked[0]! + 100)).length === 3) nodePorts = picked;
+  }
+  expect(nodePorts).toHaveLength(memory ? 0 : 3);
   const child = spawn(
     process.execPath,
     [
