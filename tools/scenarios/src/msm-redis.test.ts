@@ -438,6 +438,14 @@ describe.skipIf(need.skip)(
               failoverMs: promotedAt - killedAt,
               rejoinMs: rejoinedAt - promotedAt,
               longestOutageMs: longestOutage(onVictim, killedAt, end),
+              longestOutageOthersMs: longestOutage(
+                clients.filter((c) => !onVictim.includes(c)),
+                killedAt,
+                end,
+              ),
+              sessionsWithFailures: clients.filter((c) =>
+                c.ops.some((op) => !op.ok && op.endedAt >= killedAt),
+              ).length,
             },
             lostSessions: sum((v) => v.lostSessions),
             lostIncrements: sum((v) => v.lostIncrements),
