@@ -53,6 +53,27 @@ describe('passive detection', () => {
     expect(takesNew(a, 10)).toBe(false);
   });
 
+  it('failed answers never eject the last member that can serve; a transport failure still does', () => {
+    const peers = members(2);
+    const [a, b] = [peers[0]!, peers[1]!];
+    // b was last seen refusing connections (its ejection ran out): a is the only one answering
+    recordFailure(b, 'connect', 'refused', 0, peers, policy);
+    const now = b.errorUntil + 1;
+    for (let i = 0; i < 10; i++) expect(recordAnswer(a, 503, now, peers, policy)).toBeUndefined();
+    for (let i = 0; i < 10; i++)
+      expect(recordFailure(a, 'invalid', 'x', now, peers, policy)).toBeUndefined();
+    expect(servesOwn(a, now)).toBe(true);
+    // once b answers again, a's failed answers count
+    recordAnswer(b, 200, now, peers, policy);
+    recordAnswer(a, 200, now, peers, policy);
+    for (let i = 0; i < 4; i++) expect(recordAnswer(a, 503, now, peers, policy)).toBeUndefined();
+    expect(recordAnswer(a, 503, now, peers, policy)).toBe('ejected');
+    // a lone member is never ejected for its answers
+    const one = members(1);
+    for (let i = 0; i < 10; i++) expect(recordAnswer(one[0]!, 500, 0, one, policy)).toBeUndefined();
+    expect(recordFailure(one[0]!, 'connect', 'refused', 0, one, policy)).toBe('ejected');
+  });
+
   it('client-caused failures never count', () => {
     const peers = members(2);
     const a = peers[0]!;

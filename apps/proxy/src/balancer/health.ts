@@ -12,8 +12,9 @@ import type { MemberState } from './member-state.js';
  *   A `down` member is unusable whatever its passive state.
  * - Passive: a transport failure (connection refused or timed out, reset before any answer)
  *   ejects the member at once; `consecutiveFailures` failed answers in a row (5xx, invalid,
- *   timed out) eject it too. An ejection lasts `baseEjection × 2^(ejections − 1)`, at most
- *   `maxEjection`; a good answer resets both counts. At most `maxEjectionPercent` of the
+ *   timed out) eject it too — but never when no other member could serve (a member that
+ *   answers, however badly, is better than none). An ejection lasts
+ *   `baseEjection × 2^(ejections − 1)`, at most `maxEjection`; a good answer resets both counts. At most `maxEjectionPercent` of the
  *   balancer's members are ejected at once (always at least one may be), so a fault that hits
  *   everyone never empties the balancer.
  */
@@ -57,6 +58,24 @@ function mayEject(
   return ejected < allowed;
 }
 
+/**
+ * Whether another member of `peers` can serve now: not ejected, not down, not stopped, and not
+ * last seen failing at the transport level (a dead member whose ejection ran out is not counted
+ * until it answers again).
+ */
+function anotherServes(m: MemberState, peers: readonly MemberState[], now: number): boolean {
+  for (const x of peers) {
+    if (x === m || x.state === 'stopped' || x.errorUntil > now || x.health === 'down') continue;
+    const e = x.lastError;
+    const deadLastSeen =
+      e !== undefined &&
+      (e.phase === 'connect' || e.phase === 'sent') &&
+      (x.lastAnswerAt === undefined || e.at >= x.lastAnswerAt);
+    if (!deadLastSeen) return true;
+  }
+  return false;
+}
+
 function eject(m: MemberState, p: OutlierPolicy, now: number): void {
   m.ejections++;
   const length = Math.min(p.maxEjection, p.baseEjection * 2 ** Math.min(30, m.ejections - 1));
@@ -80,7 +99,10 @@ export function recordFailure(
   m.lastError = { message, phase, at: now };
   if (m.ignoreErrors) return undefined;
   let mark = marksMemberInError(phase);
-  if (!mark && countsAsFailedAnswer(phase)) mark = ++m.consecutiveFailures >= p.consecutiveFailures;
+  // A member that answers, however badly, is not ejected when no other could serve: its failed
+  // answers may be its dependencies' fault, and ejecting it would fail everyone.
+  if (!mark && countsAsFailedAnswer(phase))
+    mark = ++m.consecutiveFailures >= p.consecutiveFailures && anotherServes(m, peers, now);
   if (!mark || m.errorUntil > now) return undefined;
   if (!mayEject(m, peers, p, now)) return undefined;
   eject(m, p, now);
@@ -98,6 +120,7 @@ export function recordAnswer(
   peers: readonly MemberState[],
   p: OutlierPolicy,
 ): HealthEvent {
+  m.lastAnswerAt = now;
   if (status < 500) {
     m.consecutiveFailures = 0;
     if (m.errorUntil <= now) m.ejections = 0;
@@ -105,7 +128,9 @@ export function recordAnswer(
   }
   if (++m.consecutiveFailures < p.consecutiveFailures || m.errorUntil > now || m.ignoreErrors)
     return undefined;
-  if (!mayEject(m, peers, p, now)) return undefined;
+  // 5xx answers (an application whose store or database is down) never eject the last member
+  // that can serve: the others may be ejected or dead, and an answer beats a 503 from us.
+  if (!anotherServes(m, peers, now) || !mayEject(m, peers, p, now)) return undefined;
   m.lastError = {
     message: `${p.consecutiveFailures} answers in a row were ${status}`,
     phase: 'answer',

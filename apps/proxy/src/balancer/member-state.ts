@@ -51,6 +51,8 @@ export interface MemberState {
   repins: number;
   /** The last failure: what, in which phase, when (caller's clock). */
   lastError: { readonly message: string; readonly phase: string; readonly at: number } | undefined;
+  /** When the member last answered (any status, caller's clock); undefined: never yet. */
+  lastAnswerAt: number | undefined;
   /** Times ejected in a row (exponential back-off); reset by a good answer. */
   ejections: number;
   /** Active health: `unchecked` without checks, else `up` or `down` (then unusable). */
@@ -99,6 +101,7 @@ export function memberState(
     failovers: 0,
     repins: 0,
     lastError: undefined,
+    lastAnswerAt: undefined,
     ejections: 0,
     health: 'unchecked',
     checkPasses: 0,
